@@ -1,0 +1,104 @@
+//! Passwords, session tokens and actor key pairs.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine;
+use rand::RngCore;
+use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+use sha2::{Digest, Sha256};
+
+use crate::error::{CoreError, CoreResult};
+
+/// Hashes a password with argon2id and a random salt (PHC string format).
+pub fn hash_password(password: &str) -> CoreResult<String> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| CoreError::Internal(format!("password hashing failed: {e}")))
+}
+
+/// Checks a password against a stored hash.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A new random bearer token (256 bits, URL-safe base64).
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The stored form of a token.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// An actor's RSA key pair in PEM form.
+#[derive(Debug, Clone)]
+pub struct KeyPair {
+    /// SPKI PEM, published in the actor document.
+    pub public_pem: String,
+    /// PKCS#8 PEM, kept in the database for signing.
+    pub private_pem: String,
+}
+
+/// Generates a 2048-bit RSA key pair, the size every fediverse server accepts.
+pub fn generate_keypair() -> CoreResult<KeyPair> {
+    let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
+        .map_err(|e| CoreError::Internal(format!("key generation failed: {e}")))?;
+    let public = rsa::RsaPublicKey::from(&private);
+    let private_pem = private
+        .to_pkcs8_pem(LineEnding::LF)
+        .map_err(|e| CoreError::Internal(format!("key encoding failed: {e}")))?
+        .to_string();
+    let public_pem = public
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|e| CoreError::Internal(format!("key encoding failed: {e}")))?;
+    Ok(KeyPair {
+        public_pem,
+        private_pem,
+    })
+}
+
+/// Generates a key pair on the blocking pool, since RSA generation takes a noticeable moment.
+pub async fn generate_keypair_async() -> CoreResult<KeyPair> {
+    tokio::task::spawn_blocking(generate_keypair)
+        .await
+        .map_err(|e| CoreError::Internal(format!("key generation task failed: {e}")))?
+}
+
+/// Hashes a password on the blocking pool; argon2 is deliberately slow.
+pub async fn hash_password_async(password: String) -> CoreResult<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| CoreError::Internal(format!("password hashing task failed: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_round_trip() {
+        let h = hash_password("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &h));
+        assert!(!verify_password("wrong", &h));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let a = new_token();
+        assert_ne!(a, new_token());
+        assert_eq!(token_hash(&a).len(), 64);
+    }
+}

@@ -1,0 +1,26 @@
+//! Cairn's domain: validated types, permission rules and the use cases every front end calls.
+//!
+//! This crate knows nothing of HTTP or ActivityPub. Use cases take a [`Cairn`] handle and plain
+//! inputs, check them, apply them through `cairn-storage` in one transaction and return domain
+//! types from [`model`].
+
+pub mod accounts;
+pub mod comments;
+pub mod communities;
+mod context;
+pub mod crypto;
+mod error;
+pub mod markdown;
+pub mod model;
+pub mod posts;
+pub mod ranking;
+mod settings;
+pub mod site;
+mod urls;
+pub mod validate;
+pub mod votes;
+
+pub use context::Cairn;
+pub use error::{CoreError, CoreResult};
+pub use settings::{InstanceSettings, RegistrationMode};
+pub use urls::Urls;

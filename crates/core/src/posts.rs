@@ -1,0 +1,396 @@
+//! Posts: create, read with the comment tree, edit, delete and list with keyset pagination.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use cairn_storage::comments::CommentRow;
+use cairn_storage::communities::CommunityRow;
+use cairn_storage::persons::PersonRow;
+use cairn_storage::posts::{NewPost, PostChange, PostCursor, PostRow, PostSort, PostWithContext};
+use cairn_storage::{AnyConn, db_now, votes};
+
+use crate::communities::{ensure_can_participate, is_moderator, local_row};
+use crate::context::Cairn;
+use crate::error::{CoreError, CoreResult};
+use crate::markdown;
+use crate::model::{AuthUser, Comment, CommentNode, Community, Person, Post, PostDetail, PostView};
+use crate::ranking::hot_rank;
+use crate::validate;
+
+/// Most comments loaded with a post; larger threads are cut (pagination comes later).
+pub const MAX_COMMENTS_PER_POST: i64 = 2_000;
+
+/// What the compose form sends.
+#[derive(Debug, Clone, Default)]
+pub struct NewPostInput {
+    pub community: String,
+    pub title: String,
+    pub body: Option<String>,
+    pub url: Option<String>,
+}
+
+/// An edit: `None` leaves a field alone; an empty body or url clears it.
+#[derive(Debug, Clone, Default)]
+pub struct PostEdit {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub url: Option<String>,
+}
+
+fn not_found() -> CoreError {
+    CoreError::not_found("post_not_found", "No post has that id.")
+}
+
+fn gone() -> CoreError {
+    CoreError::gone("post_deleted", "This post was deleted.")
+}
+
+fn to_view(row: PostWithContext, my_vote: Option<i32>) -> PostView {
+    let (post, creator, community) = row;
+    PostView {
+        post: Post::from(post),
+        creator: Person::from(creator),
+        community: Community::from(community),
+        my_vote,
+    }
+}
+
+/// Creates a post in a local community.
+pub async fn create(ctx: &Cairn, user: &AuthUser, input: NewPostInput) -> CoreResult<PostView> {
+    let title = validate::post_title(&input.title)?;
+    let body = input
+        .body
+        .as_deref()
+        .map(|b| validate::markdown(b, validate::MAX_BODY_CHARS, "invalid_body"))
+        .transpose()?
+        .flatten();
+    let url = input.url.as_deref().map(validate::link).transpose()?.flatten();
+    let urls = ctx.urls().clone();
+    let person_id = user.person_id;
+    let community = input.community;
+    let id = ctx
+        .db()
+        .transaction(move |conn| -> CoreResult<i64> {
+            let community = local_row(conn, &community)?;
+            ensure_can_participate(conn, &community, person_id)?;
+            let now = db_now();
+            let row = PostRow::insert(
+                conn,
+                &NewPost {
+                    // A unique placeholder until the id, which the public id is built from, exists.
+                    ap_id: format!("urn:cairn:pending:{}", crypto_placeholder()),
+                    community_id: community.id,
+                    creator_id: person_id,
+                    title,
+                    url,
+                    body_html: body.as_deref().map(markdown::to_html),
+                    body_md: body,
+                    post_kind: "discussion".to_owned(),
+                    local: true,
+                    hot_rank: hot_rank(0, now, now),
+                    published: now,
+                    last_activity_at: now,
+                },
+            )?;
+            PostRow::set_ap_id(conn, row.id, &urls.post(row.id))?;
+            Ok(row.id)
+        })
+        .await?;
+    get_view(ctx, id, Some(user)).await
+}
+
+/// A random placeholder for ids that are only known after insertion.
+pub(crate) fn crypto_placeholder() -> String {
+    crate::crypto::new_token()
+}
+
+fn load_view(conn: &mut AnyConn<'_>, id: i64, viewer: Option<&AuthUser>) -> CoreResult<PostView> {
+    let row = PostRow::with_context(conn, id)?.ok_or_else(not_found)?;
+    let my_vote = match viewer {
+        Some(u) => votes::my_post_votes(conn, u.person_id, &[id])?.first().map(|(_, s)| *s),
+        None => None,
+    };
+    Ok(to_view(row, my_vote))
+}
+
+/// A post with its author and community, deleted or not (federation serves tombstones).
+pub async fn get_view(ctx: &Cairn, id: i64, viewer: Option<&AuthUser>) -> CoreResult<PostView> {
+    let viewer = viewer.cloned();
+    ctx.db().run(move |conn| load_view(conn, id, viewer.as_ref())).await
+}
+
+/// A visible post with its comment tree.
+pub async fn get_detail(ctx: &Cairn, id: i64, viewer: Option<&AuthUser>) -> CoreResult<PostDetail> {
+    let viewer = viewer.cloned();
+    ctx.db()
+        .run(move |conn| -> CoreResult<PostDetail> {
+            let view = load_view(conn, id, viewer.as_ref())?;
+            if view.post.deleted || view.post.removed {
+                return Err(gone());
+            }
+            let rows = CommentRow::for_post(conn, id, MAX_COMMENTS_PER_POST)?;
+            let my_votes: HashMap<i64, i32> = match &viewer {
+                Some(u) => votes::my_comment_votes(conn, u.person_id, id)?.into_iter().collect(),
+                None => HashMap::new(),
+            };
+            let comments = build_tree(rows, &my_votes);
+            Ok(PostDetail { view, comments })
+        })
+        .await
+}
+
+/// Nests comments under their parents. Siblings are ordered by score, then age, as on Lemmy's
+/// "top" sort; deleted comments keep their place (so replies stay readable) but lose their text.
+fn build_tree(rows: Vec<(CommentRow, PersonRow)>, my_votes: &HashMap<i64, i32>) -> Vec<CommentNode> {
+    let mut children: HashMap<Option<i64>, Vec<CommentNode>> = HashMap::new();
+    let known: std::collections::HashSet<i64> = rows.iter().map(|(c, _)| c.id).collect();
+    // Paths sort parents before children; walking in reverse lets each node collect its
+    // finished replies before it is attached to its own parent.
+    for (row, person) in rows.into_iter().rev() {
+        let mut comment = Comment::from(row);
+        if comment.deleted || comment.removed {
+            comment.body_md = String::new();
+            comment.body_html = String::new();
+        }
+        let mut replies = children.remove(&Some(comment.id)).unwrap_or_default();
+        sort_siblings(&mut replies);
+        // A reply whose parent was cut off by the limit is shown at the top level.
+        let parent = comment.parent_id.filter(|p| known.contains(p));
+        let node = CommentNode {
+            my_vote: my_votes.get(&comment.id).copied(),
+            creator: Person::from(person),
+            comment,
+            replies,
+        };
+        children.entry(parent).or_default().push(node);
+    }
+    let mut top = children.remove(&None).unwrap_or_default();
+    sort_siblings(&mut top);
+    top
+}
+
+fn sort_siblings(nodes: &mut [CommentNode]) {
+    nodes.sort_by(|a, b| {
+        b.comment
+            .score
+            .cmp(&a.comment.score)
+            .then(a.comment.published.cmp(&b.comment.published))
+            .then(a.comment.id.cmp(&b.comment.id))
+    });
+}
+
+/// Edits a post (its author only).
+pub async fn edit(ctx: &Cairn, user: &AuthUser, id: i64, edit: PostEdit) -> CoreResult<PostView> {
+    let mut change = PostChange::default();
+    if let Some(t) = &edit.title {
+        change.title = Some(validate::post_title(t)?);
+    }
+    if let Some(b) = &edit.body {
+        let md = validate::markdown(b, validate::MAX_BODY_CHARS, "invalid_body")?;
+        change.body_html = Some(md.as_deref().map(markdown::to_html));
+        change.body_md = Some(md);
+    }
+    if let Some(u) = &edit.url {
+        change.url = Some(validate::link(u)?);
+    }
+    change.updated = Some(Some(db_now()));
+    let person_id = user.person_id;
+    let viewer = user.clone();
+    ctx.db()
+        .transaction(move |conn| -> CoreResult<PostView> {
+            let post = PostRow::by_id(conn, id)?.ok_or_else(not_found)?;
+            if post.deleted || post.removed {
+                return Err(gone());
+            }
+            if post.creator_id != person_id {
+                return Err(CoreError::forbidden("not_author", "Only the author may edit a post."));
+            }
+            PostRow::update(conn, id, &change)?;
+            load_view(conn, id, Some(&viewer))
+        })
+        .await
+}
+
+/// Deletes a post: its author deletes it, a moderator removes it. Both serve a Tombstone.
+pub async fn delete(ctx: &Cairn, user: &AuthUser, id: i64) -> CoreResult<()> {
+    let person_id = user.person_id;
+    ctx.db()
+        .transaction(move |conn| -> CoreResult<()> {
+            let post = PostRow::by_id(conn, id)?.ok_or_else(not_found)?;
+            if post.deleted || post.removed {
+                return Ok(());
+            }
+            let now = db_now();
+            if post.creator_id == person_id {
+                PostRow::set_deleted(conn, id, true, false, now)?;
+                return Ok(());
+            }
+            let community = CommunityRow::by_id(conn, post.community_id)?.ok_or_else(not_found)?;
+            if is_moderator(conn, &community, person_id)? {
+                PostRow::set_deleted(conn, id, false, true, now)?;
+                Ok(())
+            } else {
+                Err(CoreError::forbidden(
+                    "not_author",
+                    "Only the author or a moderator may delete a post.",
+                ))
+            }
+        })
+        .await
+}
+
+/// Listing order as clients name it.
+pub fn parse_sort(raw: Option<&str>) -> CoreResult<PostSort> {
+    match raw.unwrap_or("hot") {
+        "hot" => Ok(PostSort::Hot),
+        "new" => Ok(PostSort::New),
+        "top" => Ok(PostSort::Top),
+        other => Err(CoreError::invalid(
+            "invalid_sort",
+            format!("`{other}` is not a sort order; use hot, new or top."),
+        )),
+    }
+}
+
+/// Encodes where a page ended as an opaque cursor.
+fn encode_cursor(cursor: &PostCursor) -> String {
+    let raw = match cursor {
+        PostCursor::New(t, id) => format!("n:{}:{id}", t.and_utc().timestamp_micros()),
+        PostCursor::Hot(r, id) => format!("h:{r}:{id}"),
+        PostCursor::Top(s, id) => format!("t:{s}:{id}"),
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+/// Decodes a cursor made by [`encode_cursor`] for the same sort.
+fn decode_cursor(raw: &str, sort: PostSort) -> CoreResult<PostCursor> {
+    let bad = || CoreError::invalid("invalid_cursor", "The cursor is not one this server gave out for this sort order.");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let mut parts = text.splitn(3, ':');
+    let (Some(tag), Some(key), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    let id: i64 = id.parse().map_err(|_| bad())?;
+    match (tag, sort) {
+        ("n", PostSort::New) => {
+            let micros: i64 = key.parse().map_err(|_| bad())?;
+            let t = chrono::DateTime::from_timestamp_micros(micros).ok_or_else(bad)?;
+            Ok(PostCursor::New(t.naive_utc(), id))
+        }
+        ("h", PostSort::Hot) => {
+            let r: f64 = key.parse().map_err(|_| bad())?;
+            if !r.is_finite() {
+                return Err(bad());
+            }
+            Ok(PostCursor::Hot(r, id))
+        }
+        ("t", PostSort::Top) => Ok(PostCursor::Top(key.parse().map_err(|_| bad())?, id)),
+        _ => Err(bad()),
+    }
+}
+
+/// One page of posts and the cursor of the next page, if there is one.
+#[derive(Debug, Clone)]
+pub struct PostPage {
+    pub posts: Vec<PostView>,
+    pub next_cursor: Option<String>,
+}
+
+/// Lists a local community's posts.
+pub async fn list_for_community(
+    ctx: &Cairn,
+    community: &str,
+    sort: PostSort,
+    cursor: Option<&str>,
+    limit: i64,
+    viewer: Option<&AuthUser>,
+) -> CoreResult<PostPage> {
+    let cursor = cursor.filter(|c| !c.is_empty()).map(|c| decode_cursor(c, sort)).transpose()?;
+    let limit = limit.clamp(1, 50);
+    let community = community.to_owned();
+    let viewer = viewer.cloned();
+    ctx.db()
+        .run(move |conn| -> CoreResult<PostPage> {
+            let community = local_row(conn, &community)?;
+            let mut rows = PostRow::list_for_community(conn, community.id, sort, cursor.as_ref(), limit + 1)?;
+            let more = rows.len() as i64 > limit;
+            rows.truncate(limit as usize);
+            let next_cursor = if more {
+                rows.last().map(|(p, _, _)| {
+                    encode_cursor(&match sort {
+                        PostSort::New => PostCursor::New(p.published, p.id),
+                        PostSort::Hot => PostCursor::Hot(p.hot_rank, p.id),
+                        PostSort::Top => PostCursor::Top(p.score, p.id),
+                    })
+                })
+            } else {
+                None
+            };
+            let ids: Vec<i64> = rows.iter().map(|(p, _, _)| p.id).collect();
+            let mine: HashMap<i64, i32> = match &viewer {
+                Some(u) => votes::my_post_votes(conn, u.person_id, &ids)?.into_iter().collect(),
+                None => HashMap::new(),
+            };
+            let posts = rows
+                .into_iter()
+                .map(|r| {
+                    let v = mine.get(&r.0.id).copied();
+                    to_view(r, v)
+                })
+                .collect();
+            Ok(PostPage { posts, next_cursor })
+        })
+        .await
+}
+
+/// The newest visible posts of a local community (for its outbox), and its featured posts.
+pub async fn newest_and_featured(ctx: &Cairn, community: &str, limit: i64) -> CoreResult<(Vec<PostView>, Vec<PostView>)> {
+    let community = community.to_owned();
+    ctx.db()
+        .run(move |conn| -> CoreResult<_> {
+            let community = CommunityRow::local_by_name(conn, &community)?
+                .ok_or_else(|| CoreError::not_found("community_not_found", "No community has that name here."))?;
+            let newest = PostRow::newest_for_community(conn, community.id, limit)?
+                .into_iter()
+                .map(|r| to_view(r, None))
+                .collect();
+            let featured = PostRow::featured_for_community(conn, community.id)?
+                .into_iter()
+                .map(|r| to_view(r, None))
+                .collect();
+            Ok((newest, featured))
+        })
+        .await
+}
+
+/// A person's recent visible posts.
+pub async fn recent_by_person(ctx: &Cairn, person_id: i64, limit: i64) -> CoreResult<Vec<PostView>> {
+    ctx.db()
+        .run(move |conn| -> CoreResult<_> {
+            Ok(PostRow::recent_by_creator(conn, person_id, limit.clamp(1, 50))?
+                .into_iter()
+                .map(|r| to_view(r, None))
+                .collect())
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let t = cairn_storage::db_now();
+        for (c, s) in [
+            (PostCursor::New(t, 7), PostSort::New),
+            (PostCursor::Hot(1234.5678, 8), PostSort::Hot),
+            (PostCursor::Top(-3, 9), PostSort::Top),
+        ] {
+            assert_eq!(decode_cursor(&encode_cursor(&c), s).unwrap(), c);
+        }
+        assert!(decode_cursor("!!!", PostSort::New).is_err());
+        assert!(decode_cursor(&encode_cursor(&PostCursor::Top(1, 1)), PostSort::New).is_err());
+    }
+}

@@ -1,0 +1,10 @@
+DROP TABLE comment_votes;
+DROP TABLE post_votes;
+DROP TABLE comments;
+DROP TABLE posts;
+DROP TABLE community_members;
+DROP TABLE communities;
+DROP TABLE sessions;
+DROP TABLE local_users;
+DROP TABLE persons;
+DROP TABLE site;
