@@ -1,7 +1,7 @@
 //! The instance itself: its actor key pair and public statistics.
 
 use cairn_storage::comments::CommentRow;
-use cairn_storage::persons::PersonRow;
+use cairn_storage::persons::{PersonRow, SessionRow};
 use cairn_storage::posts::PostRow;
 use cairn_storage::site::SiteRow;
 use cairn_storage::db_now;
@@ -64,6 +64,8 @@ pub async fn get(ctx: &Cairn) -> CoreResult<Site> {
 #[derive(Debug, Clone, Copy)]
 pub struct Stats {
     pub users: i64,
+    pub active_month: i64,
+    pub active_halfyear: i64,
     pub posts: i64,
     pub comments: i64,
 }
@@ -74,6 +76,8 @@ pub async fn stats(ctx: &Cairn) -> CoreResult<Stats> {
         .run(|conn| -> CoreResult<Stats> {
             Ok(Stats {
                 users: PersonRow::count_local(conn)?,
+                active_month: SessionRow::active_people_since(conn, db_now() - chrono::Duration::days(30))?,
+                active_halfyear: SessionRow::active_people_since(conn, db_now() - chrono::Duration::days(180))?,
                 posts: PostRow::count_local(conn)?,
                 comments: CommentRow::count_local(conn)?,
             })

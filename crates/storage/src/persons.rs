@@ -241,6 +241,14 @@ impl SessionRow {
         Ok(())
     }
 
+    /// Number of distinct people who used a session since `since` (NodeInfo's active users).
+    pub fn active_people_since(conn: &mut AnyConn<'_>, since: NaiveDateTime) -> StorageResult<i64> {
+        Ok(with_conn!(conn, |c| sessions::table
+            .filter(sessions::last_used_at.ge(since))
+            .select(diesel::dsl::count(sessions::person_id).aggregate_distinct())
+            .get_result(c))?)
+    }
+
     /// Ends a session.
     pub fn delete_by_token_hash(conn: &mut AnyConn<'_>, token_hash: &str) -> StorageResult<usize> {
         Ok(with_conn!(conn, |c| diesel::delete(

@@ -1,0 +1,263 @@
+//! The ActivityPub read side: actors, objects and collections, WebFinger and NodeInfo.
+//!
+//! Handlers are thin: one core call, one conversion, one response. Content negotiation (HTML for
+//! browsers on the same URLs) is done by the server, which routes only ActivityPub requests here.
+
+use activitypub_federation::axum::json::FederationJson;
+use activitypub_federation::config::Data;
+use activitypub_federation::fetch::webfinger::{Webfinger, WebfingerLink, build_webfinger_response_with_type};
+use activitypub_federation::protocol::context::WithContext;
+use axum::extract::{Path, Query};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use cairn_core::{Cairn, CoreError, comments, communities, posts, site};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::convert::{self, url};
+use crate::error::{FederationError, FederationResult};
+use crate::protocol::collections::{Collection, CollectionType, OrderedCollection, OrderedCollectionType};
+use crate::protocol::context;
+
+/// How many posts a community outbox lists, as in Lemmy.
+pub const OUTBOX_SIZE: i64 = 50;
+
+/// Routes that serve ActivityPub JSON on paths shared with HTML pages.
+pub fn negotiated_routes() -> Router {
+    Router::new()
+        .route("/", get(instance_actor))
+        .route("/c/{name}", get(group))
+        .route("/u/{name}", get(person))
+        .route("/post/{id}", get(post))
+        .route("/comment/{id}", get(comment))
+}
+
+/// Routes that only ever serve JSON.
+pub fn json_routes() -> Router {
+    Router::new()
+        .route("/.well-known/webfinger", get(webfinger))
+        .route("/.well-known/nodeinfo", get(nodeinfo_links))
+        .route("/nodeinfo/2.1", get(nodeinfo))
+        .route("/c/{name}/outbox", get(group_outbox))
+        .route("/c/{name}/followers", get(group_followers))
+        .route("/c/{name}/featured", get(group_featured))
+        .route("/c/{name}/moderators", get(group_moderators))
+        .route("/u/{name}/outbox", get(person_outbox))
+}
+
+fn ap<T: serde::Serialize>(doc: T) -> FederationJson<WithContext<T>> {
+    FederationJson(WithContext::new(doc, context()))
+}
+
+fn gone<T: serde::Serialize>(doc: T) -> Response {
+    (StatusCode::GONE, ap(doc)).into_response()
+}
+
+async fn instance_actor(data: Data<Cairn>) -> FederationResult<Response> {
+    let site = site::get(&data).await?;
+    let doc = convert::instance(&site, data.urls(), &data.settings().domain)?;
+    Ok(ap(doc).into_response())
+}
+
+async fn group(Path(name): Path<String>, data: Data<Cairn>) -> FederationResult<Response> {
+    let community = communities::by_name(&data, &name).await?;
+    if community.deleted {
+        return Ok(gone(convert::tombstone(&community.ap_id, "Group", community.updated)?));
+    }
+    Ok(ap(convert::group(&community, data.urls())?).into_response())
+}
+
+async fn person(Path(name): Path<String>, data: Data<Cairn>) -> FederationResult<Response> {
+    match cairn_core::accounts::person_by_name(&data, &name).await {
+        Ok(p) => Ok(ap(convert::person(&p, data.urls())?).into_response()),
+        Err(CoreError::Gone { .. }) => Ok(gone(convert::tombstone(&data.urls().person(&name), "Person", None)?)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn post(Path(id): Path<i64>, data: Data<Cairn>) -> FederationResult<Response> {
+    let view = posts::get_view(&data, id, None).await?;
+    if !view.post.local {
+        // We only mirror remote posts; their origin is authoritative.
+        return Ok(Redirect::permanent(&view.post.ap_id).into_response());
+    }
+    if view.post.deleted || view.post.removed {
+        return Ok(gone(convert::tombstone(&view.post.ap_id, "Page", view.post.updated)?));
+    }
+    Ok(ap(convert::page(&view)?).into_response())
+}
+
+async fn comment(Path(id): Path<i64>, data: Data<Cairn>) -> FederationResult<Response> {
+    let view = comments::get(&data, id).await?;
+    if !view.comment.local {
+        return Ok(Redirect::permanent(&view.comment.ap_id).into_response());
+    }
+    if view.comment.deleted || view.comment.removed {
+        return Ok(gone(convert::tombstone(&view.comment.ap_id, "Note", view.comment.updated)?));
+    }
+    Ok(ap(convert::note(&view)?).into_response())
+}
+
+async fn group_outbox(Path(name): Path<String>, data: Data<Cairn>) -> FederationResult<Response> {
+    let (newest, _) = posts::newest_and_featured(&data, &name, OUTBOX_SIZE).await?;
+    let items = newest
+        .iter()
+        .map(|v| convert::announce_create_page(v, data.urls()))
+        .collect::<FederationResult<Vec<_>>>()?;
+    Ok(ap(OrderedCollection {
+        kind: OrderedCollectionType::OrderedCollection,
+        id: url(&data.urls().community_part(&name, "outbox"))?,
+        total_items: Some(items.len() as i64),
+        ordered_items: items,
+    })
+    .into_response())
+}
+
+async fn group_followers(Path(name): Path<String>, data: Data<Cairn>) -> FederationResult<Response> {
+    let count = communities::member_count(&data, &name).await?;
+    // Like Lemmy, only the count is public; the list of followers is nobody else's business.
+    Ok(ap(Collection {
+        kind: CollectionType::Collection,
+        id: url(&data.urls().community_part(&name, "followers"))?,
+        total_items: Some(count),
+        items: vec![],
+    })
+    .into_response())
+}
+
+async fn group_featured(Path(name): Path<String>, data: Data<Cairn>) -> FederationResult<Response> {
+    let (_, featured) = posts::newest_and_featured(&data, &name, 0).await?;
+    let items = featured.iter().map(convert::page).collect::<FederationResult<Vec<_>>>()?;
+    Ok(ap(OrderedCollection {
+        kind: OrderedCollectionType::OrderedCollection,
+        id: url(&data.urls().community_part(&name, "featured"))?,
+        total_items: Some(items.len() as i64),
+        ordered_items: items,
+    })
+    .into_response())
+}
+
+async fn group_moderators(Path(name): Path<String>, data: Data<Cairn>) -> FederationResult<Response> {
+    let mods = communities::moderators(&data, &name).await?;
+    let items = mods.iter().map(|p| url(&p.ap_id)).collect::<FederationResult<Vec<_>>>()?;
+    Ok(ap(OrderedCollection {
+        kind: OrderedCollectionType::OrderedCollection,
+        id: url(&data.urls().community_part(&name, "moderators"))?,
+        total_items: Some(items.len() as i64),
+        ordered_items: items,
+    })
+    .into_response())
+}
+
+async fn person_outbox(Path(name): Path<String>, data: Data<Cairn>) -> FederationResult<Response> {
+    cairn_core::accounts::person_by_name(&data, &name).await?;
+    // Lemmy serves an empty person outbox too: a person's posts live in their communities.
+    Ok(ap(OrderedCollection::<serde_json::Value> {
+        kind: OrderedCollectionType::OrderedCollection,
+        id: url(&data.urls().person_outbox(&name))?,
+        total_items: Some(0),
+        ordered_items: vec![],
+    })
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct WebfingerQuery {
+    resource: Option<String>,
+}
+
+async fn webfinger(Query(q): Query<WebfingerQuery>, data: Data<Cairn>) -> FederationResult<Response> {
+    let resource = q
+        .resource
+        .ok_or_else(|| FederationError::bad_request("missing_resource", "Give the account to look up as ?resource=acct:name@host."))?;
+    let domain = data.settings().domain.to_lowercase();
+    let urls = data.urls();
+
+    // The instance actor: by its URL (FEP-d556) or as acct:host@host (what Mastodon asks).
+    if resource == urls.instance() || resource == urls.base() || resource.to_lowercase() == format!("acct:{domain}@{domain}") {
+        let actor = url(&urls.instance())?;
+        let mut doc = build_webfinger_response_with_type(resource, vec![(actor.clone(), Some("Application"))]);
+        doc.links.push(WebfingerLink {
+            rel: Some("https://www.w3.org/ns/activitystreams#Application".into()),
+            kind: Some("application/activity+json".into()),
+            href: Some(actor),
+            ..Default::default()
+        });
+        return Ok(jrd(doc));
+    }
+
+    let account = resource.strip_prefix("acct:").unwrap_or(&resource);
+    let (name, host) = account
+        .rsplit_once('@')
+        .ok_or_else(|| FederationError::bad_request("invalid_resource", "The resource must look like acct:name@host."))?;
+    if host.to_lowercase() != domain {
+        return Err(CoreError::not_found("unknown_host", format!("This server is {domain}, not {host}.")).into());
+    }
+    let name = name.trim_start_matches('@');
+
+    // Person first, Group last: Mastodon takes the last `self` link when names collide, and
+    // the group is what people on Mastodon come to follow.
+    let mut links = vec![];
+    if let Ok(p) = cairn_core::accounts::person_by_name(&data, name).await {
+        links.push((url(&p.ap_id)?, Some("Person")));
+    }
+    if let Ok(c) = communities::by_name(&data, name).await {
+        if !c.deleted {
+            links.push((url(&c.ap_id)?, Some("Group")));
+        }
+    }
+    if links.is_empty() {
+        return Err(CoreError::not_found("account_not_found", format!("No user or community `{name}` here.")).into());
+    }
+    let subject = format!("acct:{name}@{domain}");
+    Ok(jrd(build_webfinger_response_with_type(subject, links)))
+}
+
+fn jrd(doc: Webfinger) -> Response {
+    let mut resp = Json(doc).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/jrd+json"));
+    resp
+}
+
+async fn nodeinfo_links(data: Data<Cairn>) -> Json<serde_json::Value> {
+    let base = data.urls().base();
+    Json(json!({
+        "links": [
+            {"rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": format!("{base}/nodeinfo/2.1")},
+            {"rel": "https://www.w3.org/ns/activitystreams#Application", "href": format!("{base}/")}
+        ]
+    }))
+}
+
+async fn nodeinfo(data: Data<Cairn>) -> FederationResult<Response> {
+    let stats = site::stats(&data).await?;
+    let settings = data.settings();
+    let doc = json!({
+        "version": "2.1",
+        "software": {
+            "name": "cairn",
+            "version": env!("CARGO_PKG_VERSION"),
+        },
+        "protocols": ["activitypub"],
+        "services": {"inbound": [], "outbound": []},
+        "openRegistrations": settings.registration_mode != cairn_core::RegistrationMode::Closed,
+        "usage": {
+            "users": {
+                "total": stats.users,
+                "activeHalfyear": stats.active_halfyear,
+                "activeMonth": stats.active_month,
+            },
+            "localPosts": stats.posts,
+            "localComments": stats.comments,
+        },
+        "metadata": {"nodeName": settings.site_name},
+    });
+    let mut resp = Json(doc).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/2.1#\""),
+    );
+    Ok(resp)
+}
