@@ -6,7 +6,10 @@ use base64::Engine;
 use cairn_storage::comments::CommentRow;
 use cairn_storage::communities::CommunityRow;
 use cairn_storage::persons::PersonRow;
-use cairn_storage::posts::{NewPost, PostChange, PostCursor, PostRow, PostSort, PostWithContext};
+use cairn_storage::posts::{NewPost, PostChange, PostCursor, PostRow, PostWithContext};
+
+/// Listing orders, re-exported so front ends need not know the storage crate.
+pub use cairn_storage::posts::PostSort;
 use cairn_storage::{AnyConn, db_now, votes};
 
 use crate::communities::{ensure_can_participate, is_moderator, local_row};

@@ -1,0 +1,31 @@
+//! The state API handlers share.
+
+use axum::extract::FromRef;
+use cairn_core::Cairn;
+
+use crate::ratelimit::{Limiters, RateLimits};
+
+/// Shared state of the API and web routers.
+#[derive(Clone, Debug)]
+pub struct ApiState {
+    /// The domain handle.
+    pub ctx: Cairn,
+    /// Rate limiters.
+    pub limits: Limiters,
+}
+
+impl ApiState {
+    /// Builds the state.
+    pub fn new(ctx: Cairn, limits: RateLimits) -> Self {
+        Self {
+            ctx,
+            limits: Limiters::new(limits),
+        }
+    }
+}
+
+impl FromRef<ApiState> for Cairn {
+    fn from_ref(s: &ApiState) -> Cairn {
+        s.ctx.clone()
+    }
+}
