@@ -1,1 +1,8 @@
-//! e2e
+//! End-to-end tests: real instances on loopback, driven over HTTP, on SQLite and PostgreSQL.
+
+mod accounts;
+mod activitypub;
+mod communities;
+mod golden;
+mod posts;
+mod smoke;

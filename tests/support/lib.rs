@@ -1,1 +1,317 @@
-//! placeholder
+//! Test support: real Cairn instances on loopback, each with its own database, on SQLite or
+//! PostgreSQL, and a small HTTP client for talking to them.
+//!
+//! PostgreSQL is expected at `CAIRN_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432`); every instance gets a fresh database that is dropped
+//! when the instance is. There is no skipping: if PostgreSQL is unreachable the PostgreSQL
+//! variants fail, so CI cannot pass without both backends.
+
+use std::path::PathBuf;
+
+use cairn_server::Config;
+use cairn_server::app::{self, Running};
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+/// Which database an instance runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh PostgreSQL database.
+    Postgres,
+}
+
+/// Runs each named async test function `fn(Backend)` once per backend, as
+/// `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+fn postgres_base() -> String {
+    std::env::var("CAIRN_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// A PostgreSQL database that lives as long as this value.
+struct PgDatabase {
+    name: String,
+}
+
+impl PgDatabase {
+    fn create() -> Self {
+        let name = format!("cairn_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::establish(&format!("{}/postgres", postgres_base()))
+            .unwrap_or_else(|e| panic!("PostgreSQL is required for the postgres tests ({}): {e}", postgres_base()));
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+        Self { name }
+    }
+
+    fn url(&self) -> String {
+        format!("{}/{}", postgres_base(), self.name)
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&format!("{}/postgres", postgres_base())) {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin);
+        }
+    }
+}
+
+/// A running Cairn instance.
+pub struct TestInstance {
+    /// `http://localhost:PORT`
+    pub base: String,
+    /// The instance's domain, `localhost:PORT`.
+    pub domain: String,
+    /// A client without cookies or redirects.
+    pub client: reqwest::Client,
+    running: Option<Running>,
+    dir: tempfile::TempDir,
+    backend: Backend,
+    // Declared last so it is dropped after the server stops using it.
+    _pg: Option<PgDatabase>,
+}
+
+/// A signed-in user of an instance.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub name: String,
+    pub token: String,
+}
+
+/// An HTTP answer: status, headers and the body parsed as JSON (or `Value::String` of the
+/// raw text when it is not JSON).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    /// The `error` code of an error answer.
+    pub fn error_code(&self) -> &str {
+        self.body["error"].as_str().unwrap_or("")
+    }
+
+    /// Panics unless the status is `expected`, showing the body.
+    #[track_caller]
+    pub fn expect(&self, expected: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), expected, "unexpected status; body: {}", self.body);
+        &self.body
+    }
+
+    /// Panics unless the answer is the error `code` with status `status` and a message.
+    #[track_caller]
+    pub fn expect_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(self.error_code(), code, "unexpected error code; body: {}", self.body);
+        assert!(
+            self.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "error without a message: {}",
+            self.body
+        );
+    }
+}
+
+impl TestInstance {
+    /// Starts an instance with test defaults (high rate limits, http).
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts an instance after `tweak` adjusts the configuration.
+    pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pg = (backend == Backend::Postgres).then(PgDatabase::create);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let domain = format!("localhost:{port}");
+        let mut config = Config {
+            database_url: match &pg {
+                Some(db) => db.url(),
+                None => dir.path().join("cairn.sqlite3").display().to_string(),
+            },
+            database_pool_size: 4,
+            bind: format!("127.0.0.1:{port}"),
+            domain: domain.clone(),
+            https: Some(false),
+            register_per_hour: 10_000,
+            login_per_minute: 10_000,
+            ..Config::default()
+        };
+        tweak(&mut config);
+        let validated = config.validate().expect("valid test config");
+        let running = app::start(&validated, listener, false).await.expect("instance starts");
+        Self {
+            base: format!("http://{domain}"),
+            domain,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            running: Some(running),
+            dir,
+            backend,
+            _pg: pg,
+        }
+    }
+
+    /// The backend this instance runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The instance's temporary directory (holds the SQLite file).
+    pub fn dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    /// The domain handle of the running instance.
+    pub fn ctx(&self) -> &cairn_core::Cairn {
+        &self.running.as_ref().expect("running").ctx
+    }
+
+    /// An absolute URL on this instance.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops the instance.
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.expect("clean stop");
+        }
+    }
+
+    async fn answer(resp: reqwest::Response) -> Answer {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Answer { status, headers, body }
+    }
+
+    /// Sends a request with an optional token and JSON body.
+    pub async fn send(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Answer {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        Self::answer(req.send().await.expect("request")).await
+    }
+
+    /// GET with an `Accept` header.
+    pub async fn get_accept(&self, path: &str, accept: &str) -> Answer {
+        let resp = self
+            .client
+            .get(self.url(path))
+            .header(reqwest::header::ACCEPT, accept)
+            .send()
+            .await
+            .expect("request");
+        Self::answer(resp).await
+    }
+
+    /// GET of an ActivityPub document.
+    pub async fn get_ap(&self, path: &str) -> Answer {
+        self.get_accept(path, "application/activity+json").await
+    }
+
+    /// GET, optionally signed in.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.send(reqwest::Method::GET, path, token, None).await
+    }
+
+    /// POST JSON, optionally signed in.
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.send(reqwest::Method::POST, path, token, Some(&body)).await
+    }
+
+    /// PATCH JSON, signed in.
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Answer {
+        self.send(reqwest::Method::PATCH, path, Some(token), Some(&body)).await
+    }
+
+    /// DELETE, signed in.
+    pub async fn delete(&self, path: &str, token: &str) -> Answer {
+        self.send(reqwest::Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Registers `name` with a standard password and signs in.
+    pub async fn user(&self, name: &str) -> User {
+        let password = "correct horse battery staple";
+        self.post(
+            "/api/v1/accounts",
+            None,
+            serde_json::json!({"username": name, "password": password}),
+        )
+        .await
+        .expect(201);
+        let login = self
+            .post(
+                "/api/v1/auth/login",
+                None,
+                serde_json::json!({"username": name, "password": password}),
+            )
+            .await;
+        let token = login.expect(200)["token"].as_str().expect("token").to_owned();
+        User {
+            name: name.to_owned(),
+            token,
+        }
+    }
+
+    /// Creates a community owned by `owner` with the given membership mode.
+    pub async fn community(&self, owner: &User, name: &str, membership: &str) -> Value {
+        self.post(
+            "/api/v1/communities",
+            Some(&owner.token),
+            serde_json::json!({"name": name, "title": format!("The {name} community"), "membership": membership}),
+        )
+        .await
+        .expect(201)
+        .clone()
+    }
+
+    /// Creates a post and returns its id.
+    pub async fn post_in(&self, author: &User, community: &str, title: &str) -> i64 {
+        self.post(
+            "/api/v1/posts",
+            Some(&author.token),
+            serde_json::json!({"community": community, "title": title, "body": format!("Body of *{title}*")}),
+        )
+        .await
+        .expect(201)["id"]
+            .as_i64()
+            .expect("post id")
+    }
+}
+
+
+/// The folder of the copied ActivityPub fixtures.
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join("activitypub")
+}

@@ -123,7 +123,7 @@ async fn community(State(s): State<ApiState>, ApiPath(name): ApiPath<String>) ->
         .await
         .map_err(err)?;
     Ok(render(&CommunityPage {
-        handle: format!("!{}@{}", view.community.name, s.ctx.settings().domain),
+        handle: format!("@{}@{}", view.community.name, s.ctx.settings().domain),
         site_name: site.clone(),
         view,
         posts: page.posts,

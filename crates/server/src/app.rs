@@ -1,0 +1,201 @@
+//! Wiring: builds the instance from validated configuration, composes the routers, runs the
+//! background tasks and serves until shutdown.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use cairn_api::{ApiState, RateLimits};
+use cairn_core::{Cairn, ranking, site};
+use cairn_storage::{Database, PoolOptions};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tower::ServiceExt;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Validated;
+
+/// Opens the database and applies pending migrations.
+pub async fn open_database(config: &Validated) -> anyhow::Result<Database> {
+    let options = PoolOptions {
+        max_size: config.raw.database_pool_size,
+        ..PoolOptions::default()
+    };
+    let db = Database::connect(&config.database, &options)
+        .with_context(|| format!("cannot open the database named by `database_url` ({})", config.raw.database_url))?;
+    let applied = db.migrate().await.context("cannot migrate the database")?;
+    for name in applied {
+        tracing::info!(migration = %name, "applied migration");
+    }
+    Ok(db)
+}
+
+/// A ready instance: the domain handle and the composed router.
+pub struct Instance {
+    pub ctx: Cairn,
+    pub router: Router,
+}
+
+/// Builds the instance: database, domain handle, instance keys and routes.
+pub async fn build(config: &Validated) -> anyhow::Result<Instance> {
+    let db = open_database(config).await?;
+    let ctx = Cairn::new(db, config.instance.clone());
+    site::ensure(&ctx).await.context("cannot create the instance key pair")?;
+    let federation = cairn_federation::config(ctx.clone(), false)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot configure federation: {e}"))?;
+
+    let state = ApiState::new(
+        ctx.clone(),
+        RateLimits {
+            register_per_hour: config.raw.register_per_hour,
+            login_per_minute: config.raw.login_per_minute,
+        },
+    );
+    let html = cairn_api::web::routes(state.clone());
+    let negotiated = cairn_federation::negotiated_routes()
+        .layer(cairn_federation::middleware(federation.clone()))
+        .layer(middleware::from_fn_with_state(html, negotiate));
+    let federation_json = cairn_federation::json_routes().layer(cairn_federation::middleware(federation));
+    let router = Router::new()
+        .merge(cairn_api::api_routes(state))
+        .merge(negotiated)
+        .merge(federation_json)
+        .layer(DefaultBodyLimit::max(config.raw.max_body_bytes))
+        .layer(TraceLayer::new_for_http());
+    Ok(Instance { ctx, router })
+}
+
+/// Sends ActivityPub requests to the federation handlers and everything else to the HTML
+/// pages on the same URL, and tells caches that the answer depends on `Accept`.
+async fn negotiate(State(html): State<Router>, req: Request, next: Next) -> Response {
+    let mut resp = if cairn_federation::negotiate::wants_activitypub(req.headers()) {
+        next.run(req).await
+    } else {
+        // The outer router has already stored its path parameters in the request; the HTML
+        // router must match afresh, so it gets the request without them.
+        let (mut parts, body) = req.into_parts();
+        let connect_info = parts.extensions.get::<ConnectInfo<SocketAddr>>().cloned();
+        parts.extensions = axum::http::Extensions::new();
+        if let Some(ci) = connect_info {
+            parts.extensions.insert(ci);
+        }
+        match html.oneshot(Request::from_parts(parts, body)).await {
+            Ok(r) => r,
+            Err(never) => match never {},
+        }
+    };
+    resp.headers_mut().append(header::VARY, HeaderValue::from_static("Accept"));
+    resp.into_response()
+}
+
+/// Background work of a running instance.
+pub fn spawn_tasks(ctx: &Cairn, config: &Validated) -> Vec<JoinHandle<()>> {
+    let ctx = ctx.clone();
+    let every = Duration::from_secs(config.raw.hot_rank_refresh_seconds);
+    vec![tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match ranking::refresh(&ctx).await {
+                Ok(n) => tracing::debug!(posts = n, "refreshed hot ranks"),
+                Err(e) => tracing::warn!(error = %e, "hot rank refresh failed"),
+            }
+        }
+    })]
+}
+
+/// A running server, as tests and `cairn serve` hold it.
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The domain handle, for tests that inspect state.
+    pub ctx: Cairn,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: JoinHandle<std::io::Result<()>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting, finishes in-flight requests and stops background tasks.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        for t in &self.tasks {
+            t.abort();
+        }
+        (&mut self.server).await.context("server task failed")??;
+        Ok(())
+    }
+
+    /// Waits until the server stops on its own (after a signal).
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        (&mut self.server).await.context("server task failed")??;
+        for t in &self.tasks {
+            t.abort();
+        }
+        Ok(())
+    }
+}
+
+/// Builds the instance and serves it on `listener` until [`Running::stop`] or, when
+/// `until_signal` is set, Ctrl-C or SIGTERM.
+pub async fn start(config: &Validated, listener: TcpListener, until_signal: bool) -> anyhow::Result<Running> {
+    let instance = build(config).await?;
+    let addr = listener.local_addr()?;
+    let tasks = spawn_tasks(&instance.ctx, config);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let app = instance.router.into_make_service_with_connect_info::<SocketAddr>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                if until_signal {
+                    tokio::select! {
+                        _ = rx => {}
+                        _ = shutdown_signal() => {}
+                    }
+                } else {
+                    let _ = rx.await;
+                }
+            })
+            .await
+    });
+    Ok(Running {
+        addr,
+        ctx: instance.ctx,
+        shutdown: Some(tx),
+        server,
+        tasks,
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,258 @@
+//! Configuration: documented defaults, an optional TOML file, then `CAIRN_*` environment
+//! variables, which win. Every value is checked at start-up and a bad one stops the server with a
+//! message naming the key.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use cairn_core::{InstanceSettings, RegistrationMode};
+use cairn_storage::DatabaseUrl;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Every configuration key, as in config/cairn.toml.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// A SQLite file path (`cairn.sqlite3`, `sqlite://path`) or a `postgres://` URL.
+    pub database_url: String,
+    /// Largest number of database connections.
+    pub database_pool_size: u32,
+    /// Address and port to listen on.
+    pub bind: String,
+    /// Public host and optional port, used in every ActivityPub id. Never change it once other
+    /// servers know the instance.
+    pub domain: String,
+    /// Whether public URLs use https. Unset: https, except for `localhost` domains.
+    pub https: Option<bool>,
+    /// open, approval or closed.
+    pub registration_mode: String,
+    /// The instance's name.
+    pub site_name: String,
+    /// A short description of the instance.
+    pub site_description: Option<String>,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Seconds between refreshes of the stored "hot" rank.
+    pub hot_rank_refresh_seconds: u64,
+    /// Sign-ups allowed per address per hour.
+    pub register_per_hour: u32,
+    /// Sign-in attempts allowed per address per minute.
+    pub login_per_minute: u32,
+    /// Log filter in `RUST_LOG` syntax; `RUST_LOG` itself wins when set.
+    pub log: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "cairn.sqlite3".into(),
+            database_pool_size: 8,
+            bind: "127.0.0.1:8080".into(),
+            domain: "localhost:8080".into(),
+            https: None,
+            registration_mode: "open".into(),
+            site_name: "Cairn".into(),
+            site_description: None,
+            max_body_bytes: 1024 * 1024,
+            hot_rank_refresh_seconds: 300,
+            register_per_hour: 10,
+            login_per_minute: 20,
+            log: "info".into(),
+        }
+    }
+}
+
+/// The keys, for matching environment variables: `CAIRN_` plus the upper-cased key.
+const KEYS: &[&str] = &[
+    "database_url",
+    "database_pool_size",
+    "bind",
+    "domain",
+    "https",
+    "registration_mode",
+    "site_name",
+    "site_description",
+    "max_body_bytes",
+    "hot_rank_refresh_seconds",
+    "register_per_hour",
+    "login_per_minute",
+    "log",
+];
+
+/// A configuration problem, worded for the operator.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {0}")]
+pub struct ConfigError(pub String);
+
+/// Configuration that passed every check.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    pub raw: Config,
+    pub database: DatabaseUrl,
+    pub bind: SocketAddr,
+    pub instance: InstanceSettings,
+}
+
+impl Config {
+    /// Loads defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError(format!("the configuration file `{}` does not exist", path.display())));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        // Only known keys are taken from the environment: other CAIRN_* variables (CAIRN_CONFIG,
+        // test switches) belong to other tools and must not break start-up.
+        figment = figment.merge(Env::prefixed("CAIRN_").filter(|k| KEYS.contains(&k.as_str())));
+        figment.extract().map_err(|e| ConfigError(describe(e)))
+    }
+
+    /// Checks every value and derives the typed settings.
+    pub fn validate(self) -> Result<Validated, ConfigError> {
+        let key = |k: &str, msg: String| ConfigError(format!("`{k}` {msg}"));
+        let database = DatabaseUrl::parse(&self.database_url).map_err(|m| key("database_url", m))?;
+        let bind: SocketAddr = self
+            .bind
+            .parse()
+            .map_err(|_| key("bind", format!("is `{}`, which is not an address:port such as 127.0.0.1:8080", self.bind)))?;
+        check_domain(&self.domain).map_err(|m| key("domain", m))?;
+        let registration_mode: RegistrationMode = self
+            .registration_mode
+            .parse()
+            .map_err(|m| key("registration_mode", m))?;
+        if self.database_pool_size == 0 {
+            return Err(key("database_pool_size", "must be at least 1".into()));
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(key("max_body_bytes", "must be at least 1024".into()));
+        }
+        if self.hot_rank_refresh_seconds == 0 {
+            return Err(key("hot_rank_refresh_seconds", "must be at least 1".into()));
+        }
+        if self.site_name.trim().is_empty() {
+            return Err(key("site_name", "must not be empty".into()));
+        }
+        let host = self.domain.split(':').next().unwrap_or("").to_ascii_lowercase();
+        let https = self.https.unwrap_or(!(host == "localhost" || host.ends_with(".localhost")));
+        let instance = InstanceSettings {
+            domain: self.domain.to_ascii_lowercase(),
+            https,
+            registration_mode,
+            site_name: self.site_name.trim().to_owned(),
+            site_description: self.site_description.clone().filter(|d| !d.trim().is_empty()),
+        };
+        Ok(Validated {
+            raw: self,
+            database,
+            bind,
+            instance,
+        })
+    }
+}
+
+/// A domain is a host name with an optional port: no scheme, path or IP literal, since
+/// ActivityPub ids need a name other servers can check against.
+fn check_domain(domain: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("is `{domain}`, {why}; give a host name with an optional port, such as example.org or localhost:8080"));
+    if domain.is_empty() {
+        return bad("which is empty");
+    }
+    if domain.contains("://") || domain.contains('/') {
+        return bad("which has a scheme or a path");
+    }
+    let (host, port) = match domain.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (domain, None),
+    };
+    if let Some(p) = port {
+        if p.parse::<u16>().map(|n| n == 0).unwrap_or(true) {
+            return bad("whose port is not a number from 1 to 65535");
+        }
+    }
+    if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        return bad("which is an IP address");
+    }
+    let valid_label = |l: &str| {
+        !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if host.len() > 253 || !host.split('.').all(valid_label) {
+        return bad("which is not a valid host name");
+    }
+    Ok(())
+}
+
+/// Rewords figment's errors so each names the key and where its value came from.
+fn describe(e: figment::Error) -> String {
+    e.into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| match &m.source {
+                    Some(s) => format!(" (from {s})"),
+                    None => format!(" (from {})", m.name),
+                })
+                .unwrap_or_default();
+            if key.is_empty() {
+                format!("{}{source}", e.kind)
+            } else {
+                format!("`{key}`: {}{source}", e.kind)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate() {
+        let v = Config::default().validate().unwrap();
+        assert_eq!(v.instance.base_url(), "http://localhost:8080");
+        assert_eq!(v.bind.port(), 8080);
+    }
+
+    #[test]
+    fn domains() {
+        assert!(check_domain("example.org").is_ok());
+        assert!(check_domain("alpha.test:8001").is_ok());
+        assert!(check_domain("127.0.0.1:80").is_err());
+        assert!(check_domain("https://x.org").is_err());
+        assert!(check_domain("x.org:99999").is_err());
+        assert!(check_domain("bad_host").is_err());
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let c = Config {
+            bind: "nonsense".into(),
+            ..Config::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("`bind`"));
+        let c = Config {
+            registration_mode: "sometimes".into(),
+            ..Config::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("`registration_mode`"));
+    }
+
+    #[test]
+    fn file_then_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "site_name = \"From file\"\nbind = \"127.0.0.1:9000\"\n").unwrap();
+        let c = Config::load(Some(&path)).unwrap();
+        assert_eq!(c.site_name, "From file");
+        assert_eq!(c.bind, "127.0.0.1:9000");
+        std::fs::write(&path, "sitename = 1\n").unwrap();
+        let err = Config::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains("sitename"), "{err}");
+    }
+}
