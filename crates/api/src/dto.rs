@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use cairn_core::communities::Member;
-use cairn_core::model::{Account, CommentNode, CommentView, Community, CommunityView, Person, PostView};
+use cairn_core::model::{
+    Account, CommentNode, CommentView, Community, CommunityView, Person, PostView,
+};
 use cairn_core::votes::Tally;
 
 /// Sign-up request.

@@ -65,7 +65,10 @@ impl ApiError {
             ApiError::Http { code, message, .. } => (code, message.clone()),
             ApiError::Core(e @ (CoreError::Storage(_) | CoreError::Internal(_))) => {
                 tracing::error!(error = %e, "request failed");
-                ("internal_error", "The server failed to handle the request; try again later.".to_owned())
+                (
+                    "internal_error",
+                    "The server failed to handle the request; try again later.".to_owned(),
+                )
             }
             ApiError::Core(e) => (e.code(), e.to_string()),
         }

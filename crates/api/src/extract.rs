@@ -3,9 +3,9 @@
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
-use axum::http::{HeaderMap, StatusCode};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use cairn_core::model::AuthUser;
 use cairn_core::{Cairn, accounts};
 use serde::de::DeserializeOwned;
@@ -17,7 +17,10 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .filter(|t| !t.is_empty())
 }
@@ -96,18 +99,29 @@ fn json_rejection(r: JsonRejection) -> ApiError {
         JsonRejection::JsonDataError(e) => ApiError::http(
             StatusCode::BAD_REQUEST,
             "invalid_json",
-            format!("The JSON body does not fit: {}", e.body_text().trim_start_matches("Failed to deserialize the JSON body into the target type: ")),
+            format!(
+                "The JSON body does not fit: {}",
+                e.body_text().trim_start_matches(
+                    "Failed to deserialize the JSON body into the target type: "
+                )
+            ),
         ),
         JsonRejection::JsonSyntaxError(e) => ApiError::http(
             StatusCode::BAD_REQUEST,
             "invalid_json",
-            format!("The body is not valid JSON: {}", e.body_text().trim_start_matches("Failed to parse the request body as JSON: ")),
+            format!(
+                "The body is not valid JSON: {}",
+                e.body_text()
+                    .trim_start_matches("Failed to parse the request body as JSON: ")
+            ),
         ),
-        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::http(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            "The request body is larger than this server accepts.",
-        ),
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::http(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "The request body is larger than this server accepts.",
+            )
+        }
         other => ApiError::http(other.status(), "invalid_body", other.body_text()),
     }
 }
@@ -128,7 +142,11 @@ where
             .await
             .map(|p| ApiPath(p.0))
             .map_err(|e: PathRejection| {
-                ApiError::http(StatusCode::BAD_REQUEST, "invalid_path", format!("The URL path is malformed: {}", e.body_text()))
+                ApiError::http(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_path",
+                    format!("The URL path is malformed: {}", e.body_text()),
+                )
             })
     }
 }
@@ -149,7 +167,11 @@ where
             .await
             .map(|q| ApiQuery(q.0))
             .map_err(|e: QueryRejection| {
-                ApiError::http(StatusCode::BAD_REQUEST, "invalid_query", format!("The query string is malformed: {}", e.body_text()))
+                ApiError::http(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    format!("The query string is malformed: {}", e.body_text()),
+                )
             })
     }
 }

@@ -48,19 +48,27 @@ impl Limiters {
     /// Builds limiters; a limit of 0 is treated as 1.
     pub fn new(limits: RateLimits) -> Self {
         Self {
-            register: Arc::new(RateLimiter::keyed(Quota::per_hour(nonzero(limits.register_per_hour)))),
-            login: Arc::new(RateLimiter::keyed(Quota::per_minute(nonzero(limits.login_per_minute)))),
+            register: Arc::new(RateLimiter::keyed(Quota::per_hour(nonzero(
+                limits.register_per_hour,
+            )))),
+            login: Arc::new(RateLimiter::keyed(Quota::per_minute(nonzero(
+                limits.login_per_minute,
+            )))),
         }
     }
 
     /// Counts a sign-up from `ip`, refusing it when over the limit.
     pub fn check_register(&self, ip: IpAddr) -> Result<(), ApiError> {
-        self.register.check_key(&ip).map_err(|_| too_many("sign-ups"))
+        self.register
+            .check_key(&ip)
+            .map_err(|_| too_many("sign-ups"))
     }
 
     /// Counts a sign-in attempt from `ip`, refusing it when over the limit.
     pub fn check_login(&self, ip: IpAddr) -> Result<(), ApiError> {
-        self.login.check_key(&ip).map_err(|_| too_many("sign-in attempts"))
+        self.login
+            .check_key(&ip)
+            .map_err(|_| too_many("sign-in attempts"))
     }
 }
 

@@ -64,7 +64,11 @@ fn render<T: Template>(t: &T) -> Response {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "template failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "The page could not be rendered.").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be rendered.",
+            )
+                .into_response()
         }
     }
 }
@@ -108,7 +112,9 @@ type WebResult = Result<Response, WebError>;
 
 async fn home(State(s): State<ApiState>) -> WebResult {
     let name = s.ctx.settings().site_name.clone();
-    let list = communities::list(&s.ctx, 100, 0).await.map_err(|e| WebError(e, name.clone()))?;
+    let list = communities::list(&s.ctx, 100, 0)
+        .await
+        .map_err(|e| WebError(e, name.clone()))?;
     Ok(render(&HomePage {
         site_name: name,
         communities: list,
@@ -134,7 +140,9 @@ async fn person(State(s): State<ApiState>, ApiPath(name): ApiPath<String>) -> We
     let site = s.ctx.settings().site_name.clone();
     let err = |e| WebError(e, site.clone());
     let person = accounts::person_by_name(&s.ctx, &name).await.map_err(err)?;
-    let recent = posts::recent_by_person(&s.ctx, person.id, 20).await.map_err(err)?;
+    let recent = posts::recent_by_person(&s.ctx, person.id, 20)
+        .await
+        .map_err(err)?;
     Ok(render(&PersonPage {
         handle: format!("@{}@{}", person.name, s.ctx.settings().domain),
         site_name: site.clone(),
@@ -145,7 +153,9 @@ async fn person(State(s): State<ApiState>, ApiPath(name): ApiPath<String>) -> We
 
 async fn post(State(s): State<ApiState>, ApiPath(id): ApiPath<i64>) -> WebResult {
     let site = s.ctx.settings().site_name.clone();
-    let detail = posts::get_detail(&s.ctx, id, None).await.map_err(|e| WebError(e, site.clone()))?;
+    let detail = posts::get_detail(&s.ctx, id, None)
+        .await
+        .map_err(|e| WebError(e, site.clone()))?;
     Ok(render(&PostPage {
         site_name: site,
         detail,
@@ -154,9 +164,15 @@ async fn post(State(s): State<ApiState>, ApiPath(id): ApiPath<i64>) -> WebResult
 
 async fn comment(State(s): State<ApiState>, ApiPath(id): ApiPath<i64>) -> WebResult {
     let site = s.ctx.settings().site_name.clone();
-    let view = comments::get(&s.ctx, id).await.map_err(|e| WebError(e, site.clone()))?;
+    let view = comments::get(&s.ctx, id)
+        .await
+        .map_err(|e| WebError(e, site.clone()))?;
     // A comment's page is its place in the thread.
-    Ok(axum::response::Redirect::to(&format!("/post/{}#comment-{}", view.post.id, view.comment.id)).into_response())
+    Ok(axum::response::Redirect::to(&format!(
+        "/post/{}#comment-{}",
+        view.post.id, view.comment.id
+    ))
+    .into_response())
 }
 
 /// HTML pages for the URLs shared with ActivityPub documents.

@@ -42,7 +42,12 @@ pub async fn register(ctx: &Cairn, input: Registration, origin: Origin) -> CoreR
     }
     let name = validate::username(&input.username)?;
     validate::password(&input.password)?;
-    let email = input.email.as_deref().filter(|e| !e.trim().is_empty()).map(validate::email).transpose()?;
+    let email = input
+        .email
+        .as_deref()
+        .filter(|e| !e.trim().is_empty())
+        .map(validate::email)
+        .transpose()?;
     let answer = input
         .answer
         .as_deref()
@@ -106,13 +111,13 @@ fn ensure_available(conn: &mut AnyConn<'_>, name: &str, email: Option<&str>) -> 
             format!("The username `{name}` is taken."),
         ));
     }
-    if let Some(email) = email {
-        if LocalUserRow::email_taken(conn, email)? {
-            return Err(CoreError::conflict(
-                "email_taken",
-                "An account with this email address exists already.",
-            ));
-        }
+    if let Some(email) = email
+        && LocalUserRow::email_taken(conn, email)?
+    {
+        return Err(CoreError::conflict(
+            "email_taken",
+            "An account with this email address exists already.",
+        ));
     }
     Ok(())
 }
@@ -139,7 +144,8 @@ pub async fn login(ctx: &Cairn, username: &str, password: &str) -> CoreResult<(S
             Ok(LocalUserRow::by_person(conn, person.id)?.map(|u| (person, u)))
         })
         .await?;
-    let wrong = || CoreError::unauthenticated("invalid_credentials", "The username or password is wrong.");
+    let wrong =
+        || CoreError::unauthenticated("invalid_credentials", "The username or password is wrong.");
     let Some((person, user)) = found else {
         // Hash anyway so that response time does not reveal which usernames exist.
         let _ = crypto::hash_password_async(password.to_owned()).await;
@@ -182,7 +188,12 @@ pub async fn authenticate(ctx: &Cairn, token: &str) -> CoreResult<AuthUser> {
     let hash = crypto::token_hash(token);
     ctx.db()
         .run(move |conn| -> CoreResult<AuthUser> {
-            let invalid = || CoreError::unauthenticated("invalid_token", "The session token is unknown or has ended; sign in again.");
+            let invalid = || {
+                CoreError::unauthenticated(
+                    "invalid_token",
+                    "The session token is unknown or has ended; sign in again.",
+                )
+            };
             let session = SessionRow::by_token_hash(conn, &hash)?.ok_or_else(invalid)?;
             let person = PersonRow::by_id(conn, session.person_id)?.ok_or_else(invalid)?;
             let user = LocalUserRow::by_person(conn, person.id)?.ok_or_else(invalid)?;
@@ -208,8 +219,10 @@ pub async fn me(ctx: &Cairn, user: &AuthUser) -> CoreResult<Account> {
     let id = user.person_id;
     ctx.db()
         .run(move |conn| -> CoreResult<Account> {
-            let person = PersonRow::by_id(conn, id)?.ok_or_else(|| CoreError::not_found("user_not_found", "No such user."))?;
-            let user = LocalUserRow::by_person(conn, id)?.ok_or_else(|| CoreError::not_found("user_not_found", "No such user."))?;
+            let person = PersonRow::by_id(conn, id)?
+                .ok_or_else(|| CoreError::not_found("user_not_found", "No such user."))?;
+            let user = LocalUserRow::by_person(conn, id)?
+                .ok_or_else(|| CoreError::not_found("user_not_found", "No such user."))?;
             Ok(account(person, user))
         })
         .await
@@ -260,7 +273,10 @@ fn require_admin(user: &AuthUser) -> CoreResult<()> {
     if user.is_admin {
         Ok(())
     } else {
-        Err(CoreError::forbidden("admin_only", "Only administrators may do this."))
+        Err(CoreError::forbidden(
+            "admin_only",
+            "Only administrators may do this.",
+        ))
     }
 }
 
@@ -272,17 +288,27 @@ pub async fn pending_registrations(ctx: &Cairn, user: &AuthUser) -> CoreResult<V
 }
 
 /// Approves or rejects (deletes) a pending account (administrators only).
-pub async fn decide_registration(ctx: &Cairn, user: &AuthUser, username: &str, approve: bool) -> CoreResult<()> {
+pub async fn decide_registration(
+    ctx: &Cairn,
+    user: &AuthUser,
+    username: &str,
+    approve: bool,
+) -> CoreResult<()> {
     require_admin(user)?;
     let name = username.to_owned();
     ctx.db()
         .transaction(move |conn| -> CoreResult<()> {
-            let person = PersonRow::local_by_name(conn, &name)?
-                .ok_or_else(|| CoreError::not_found("user_not_found", "No user has that name here."))?;
-            let account = LocalUserRow::by_person(conn, person.id)?
-                .ok_or_else(|| CoreError::not_found("user_not_found", "No user has that name here."))?;
+            let person = PersonRow::local_by_name(conn, &name)?.ok_or_else(|| {
+                CoreError::not_found("user_not_found", "No user has that name here.")
+            })?;
+            let account = LocalUserRow::by_person(conn, person.id)?.ok_or_else(|| {
+                CoreError::not_found("user_not_found", "No user has that name here.")
+            })?;
             if account.approved {
-                return Err(CoreError::conflict("already_approved", "This account is approved already."));
+                return Err(CoreError::conflict(
+                    "already_approved",
+                    "This account is approved already.",
+                ));
             }
             if approve {
                 LocalUserRow::approve(conn, person.id)?;

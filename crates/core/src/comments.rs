@@ -21,7 +21,13 @@ fn not_found() -> CoreError {
 }
 
 /// Adds a comment to a post, under `parent_id` if given.
-pub async fn create(ctx: &Cairn, user: &AuthUser, post_id: i64, parent_id: Option<i64>, body: &str) -> CoreResult<CommentView> {
+pub async fn create(
+    ctx: &Cairn,
+    user: &AuthUser,
+    post_id: i64,
+    parent_id: Option<i64>,
+    body: &str,
+) -> CoreResult<CommentView> {
     let body = validate::required_body(body)?;
     let html = markdown::to_html(&body);
     let urls = ctx.urls().clone();
@@ -38,19 +44,33 @@ pub async fn create(ctx: &Cairn, user: &AuthUser, post_id: i64, parent_id: Optio
                 .ok_or_else(|| CoreError::Internal("post without community".into()))?;
             ensure_can_participate(conn, &community, person_id)?;
             if post.locked && !is_moderator(conn, &community, person_id)? {
-                return Err(CoreError::forbidden("post_locked", "This post is locked; no new comments."));
+                return Err(CoreError::forbidden(
+                    "post_locked",
+                    "This post is locked; no new comments.",
+                ));
             }
             let (parent_path, depth) = match parent_id {
                 None => ("0".to_owned(), 0),
                 Some(pid) => {
                     let parent = CommentRow::by_id(conn, pid)?
                         .filter(|p| p.post_id == post_id)
-                        .ok_or_else(|| CoreError::invalid("invalid_parent", "The parent comment does not belong to this post."))?;
+                        .ok_or_else(|| {
+                            CoreError::invalid(
+                                "invalid_parent",
+                                "The parent comment does not belong to this post.",
+                            )
+                        })?;
                     if parent.deleted || parent.removed {
-                        return Err(CoreError::invalid("invalid_parent", "The parent comment was deleted."));
+                        return Err(CoreError::invalid(
+                            "invalid_parent",
+                            "The parent comment was deleted.",
+                        ));
                     }
                     if parent.depth + 1 > MAX_DEPTH {
-                        return Err(CoreError::invalid("thread_too_deep", "This thread is nested too deeply to reply further."));
+                        return Err(CoreError::invalid(
+                            "thread_too_deep",
+                            "This thread is nested too deeply to reply further.",
+                        ));
                     }
                     CommentRow::add_child_count(conn, pid, 1)?;
                     (parent.path, parent.depth + 1)
@@ -72,7 +92,12 @@ pub async fn create(ctx: &Cairn, user: &AuthUser, post_id: i64, parent_id: Optio
                     published: now,
                 },
             )?;
-            CommentRow::set_identity(conn, row.id, &urls.comment(row.id), &child_path(&parent_path, row.id))?;
+            CommentRow::set_identity(
+                conn,
+                row.id,
+                &urls.comment(row.id),
+                &child_path(&parent_path, row.id),
+            )?;
             PostRow::add_comment_count(conn, post_id, 1, now)?;
             Ok(row.id)
         })
@@ -122,10 +147,16 @@ pub async fn edit(ctx: &Cairn, user: &AuthUser, id: i64, body: &str) -> CoreResu
         .transaction(move |conn| -> CoreResult<CommentView> {
             let comment = CommentRow::by_id(conn, id)?.ok_or_else(not_found)?;
             if comment.deleted || comment.removed {
-                return Err(CoreError::gone("comment_deleted", "This comment was deleted."));
+                return Err(CoreError::gone(
+                    "comment_deleted",
+                    "This comment was deleted.",
+                ));
             }
             if comment.creator_id != person_id {
-                return Err(CoreError::forbidden("not_author", "Only the author may edit a comment."));
+                return Err(CoreError::forbidden(
+                    "not_author",
+                    "Only the author may edit a comment.",
+                ));
             }
             CommentRow::update_body(conn, id, &body, &html, db_now())?;
             load(conn, id)
@@ -153,7 +184,10 @@ pub async fn delete(ctx: &Cairn, user: &AuthUser, id: i64) -> CoreResult<()> {
                 CommentRow::set_deleted(conn, id, false, true, now)?;
                 Ok(())
             } else {
-                Err(CoreError::forbidden("not_author", "Only the author or a moderator may delete a comment."))
+                Err(CoreError::forbidden(
+                    "not_author",
+                    "Only the author or a moderator may delete a comment.",
+                ))
             }
         })
         .await
@@ -163,10 +197,12 @@ pub async fn delete(ctx: &Cairn, user: &AuthUser, id: i64) -> CoreResult<()> {
 pub async fn recent_by_person(ctx: &Cairn, person_id: i64, limit: i64) -> CoreResult<Vec<Comment>> {
     ctx.db()
         .run(move |conn| -> CoreResult<_> {
-            Ok(CommentRow::recent_by_creator(conn, person_id, limit.clamp(1, 50))?
-                .into_iter()
-                .map(Comment::from)
-                .collect())
+            Ok(
+                CommentRow::recent_by_creator(conn, person_id, limit.clamp(1, 50))?
+                    .into_iter()
+                    .map(Comment::from)
+                    .collect(),
+            )
         })
         .await
 }

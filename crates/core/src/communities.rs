@@ -8,7 +8,9 @@ use crate::context::Cairn;
 use crate::crypto;
 use crate::error::{CoreError, CoreResult};
 use crate::markdown;
-use crate::model::{AuthUser, Community, CommunityKind, CommunityView, MemberState, MembershipMode, Person, Role};
+use crate::model::{
+    AuthUser, Community, CommunityKind, CommunityView, MemberState, MembershipMode, Person, Role,
+};
 use crate::validate;
 
 /// What the create-community form sends.
@@ -22,7 +24,11 @@ pub struct NewCommunityInput {
 }
 
 /// Creates a local community; the creator becomes its owner.
-pub async fn create(ctx: &Cairn, user: &AuthUser, input: NewCommunityInput) -> CoreResult<CommunityView> {
+pub async fn create(
+    ctx: &Cairn,
+    user: &AuthUser,
+    input: NewCommunityInput,
+) -> CoreResult<CommunityView> {
     let name = validate::community_name(&input.name)?;
     let title = validate::community_title(&input.title)?;
     let description = input
@@ -35,7 +41,9 @@ pub async fn create(ctx: &Cairn, user: &AuthUser, input: NewCommunityInput) -> C
     let membership: MembershipMode = input.membership.as_deref().unwrap_or("open").parse()?;
 
     let check = name.clone();
-    ctx.db().run(move |conn| ensure_name_free(conn, &check)).await?;
+    ctx.db()
+        .run(move |conn| ensure_name_free(conn, &check))
+        .await?;
     let keys = crypto::generate_keypair_async().await?;
     let urls = ctx.urls().clone();
     let creator = user.person_id;
@@ -100,32 +108,47 @@ fn not_found() -> CoreError {
 pub(crate) fn local_row(conn: &mut AnyConn<'_>, name: &str) -> CoreResult<CommunityRow> {
     let row = CommunityRow::local_by_name(conn, name)?.ok_or_else(not_found)?;
     if row.deleted {
-        return Err(CoreError::gone("community_deleted", "This community was deleted."));
+        return Err(CoreError::gone(
+            "community_deleted",
+            "This community was deleted.",
+        ));
     }
     Ok(row)
 }
 
 /// True when the person moderates the community (owner or moderator), or is an instance
 /// administrator and the community is local.
-pub(crate) fn is_moderator(conn: &mut AnyConn<'_>, community: &CommunityRow, person_id: i64) -> CoreResult<bool> {
-    if let Some(m) = MemberRow::get(conn, community.id, person_id)? {
-        if m.state == MemberState::Active.as_str() && m.role != Role::Member.as_str() {
-            return Ok(true);
-        }
+pub(crate) fn is_moderator(
+    conn: &mut AnyConn<'_>,
+    community: &CommunityRow,
+    person_id: i64,
+) -> CoreResult<bool> {
+    if let Some(m) = MemberRow::get(conn, community.id, person_id)?
+        && m.state == MemberState::Active.as_str()
+        && m.role != Role::Member.as_str()
+    {
+        return Ok(true);
     }
-    if community.local {
-        if let Some(u) = LocalUserRow::by_person(conn, person_id)? {
-            return Ok(u.is_admin);
-        }
+    if community.local
+        && let Some(u) = LocalUserRow::by_person(conn, person_id)?
+    {
+        return Ok(u.is_admin);
     }
     Ok(false)
 }
 
 /// Checks that a person may post, comment and vote in a community: open communities welcome
 /// everyone (as in Lemmy, posting does not require joining); the others only their members.
-pub(crate) fn ensure_can_participate(conn: &mut AnyConn<'_>, community: &CommunityRow, person_id: i64) -> CoreResult<()> {
+pub(crate) fn ensure_can_participate(
+    conn: &mut AnyConn<'_>,
+    community: &CommunityRow,
+    person_id: i64,
+) -> CoreResult<()> {
     if community.deleted {
-        return Err(CoreError::gone("community_deleted", "This community was deleted."));
+        return Err(CoreError::gone(
+            "community_deleted",
+            "This community was deleted.",
+        ));
     }
     let moderator = is_moderator(conn, community, person_id)?;
     if community.posting_restricted_to_mods && !moderator {
@@ -147,7 +170,11 @@ pub(crate) fn ensure_can_participate(conn: &mut AnyConn<'_>, community: &Communi
     Ok(())
 }
 
-fn view(conn: &mut AnyConn<'_>, row: CommunityRow, viewer: Option<&AuthUser>) -> CoreResult<CommunityView> {
+fn view(
+    conn: &mut AnyConn<'_>,
+    row: CommunityRow,
+    viewer: Option<&AuthUser>,
+) -> CoreResult<CommunityView> {
     let member_count = MemberRow::count(conn, row.id, MemberState::Active.as_str())?;
     let moderators = MemberRow::moderators(conn, row.id)?
         .into_iter()
@@ -211,7 +238,8 @@ pub async fn list(ctx: &Cairn, limit: i64, offset: i64) -> CoreResult<Vec<(Commu
         .run(move |conn| -> CoreResult<_> {
             let rows = CommunityRow::list_local(conn, limit, offset)?;
             let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-            let counts: std::collections::HashMap<i64, i64> = MemberRow::counts(conn, &ids)?.into_iter().collect();
+            let counts: std::collections::HashMap<i64, i64> =
+                MemberRow::counts(conn, &ids)?.into_iter().collect();
             Ok(rows
                 .into_iter()
                 .map(|r| {
@@ -308,16 +336,28 @@ pub struct Member {
     pub since: chrono::DateTime<chrono::Utc>,
 }
 
-fn members_in_state(conn: &mut AnyConn<'_>, community_id: i64, state: MemberState, limit: i64, offset: i64) -> CoreResult<Vec<Member>> {
-    Ok(MemberRow::list(conn, community_id, state.as_str(), limit.clamp(1, 200), offset.max(0))?
-        .into_iter()
-        .map(|(m, p)| Member {
-            role: m.role.parse().unwrap_or(Role::Member),
-            state,
-            since: crate::model::utc(m.created_at),
-            person: Person::from(p),
-        })
-        .collect())
+fn members_in_state(
+    conn: &mut AnyConn<'_>,
+    community_id: i64,
+    state: MemberState,
+    limit: i64,
+    offset: i64,
+) -> CoreResult<Vec<Member>> {
+    Ok(MemberRow::list(
+        conn,
+        community_id,
+        state.as_str(),
+        limit.clamp(1, 200),
+        offset.max(0),
+    )?
+    .into_iter()
+    .map(|(m, p)| Member {
+        role: m.role.parse().unwrap_or(Role::Member),
+        state,
+        since: crate::model::utc(m.created_at),
+        person: Person::from(p),
+    })
+    .collect())
 }
 
 /// Active members of a community.
@@ -331,11 +371,18 @@ pub async fn members(ctx: &Cairn, name: &str, limit: i64, offset: i64) -> CoreRe
         .await
 }
 
-fn require_moderator(conn: &mut AnyConn<'_>, community: &CommunityRow, user_id: i64) -> CoreResult<()> {
+fn require_moderator(
+    conn: &mut AnyConn<'_>,
+    community: &CommunityRow,
+    user_id: i64,
+) -> CoreResult<()> {
     if is_moderator(conn, community, user_id)? {
         Ok(())
     } else {
-        Err(CoreError::forbidden("moderator_only", "Only the community's moderators may do this."))
+        Err(CoreError::forbidden(
+            "moderator_only",
+            "Only the community's moderators may do this.",
+        ))
     }
 }
 
@@ -353,7 +400,13 @@ pub async fn join_requests(ctx: &Cairn, user: &AuthUser, name: &str) -> CoreResu
 }
 
 /// Approves or rejects a pending join request (moderators only).
-pub async fn decide_join_request(ctx: &Cairn, user: &AuthUser, name: &str, username: &str, approve: bool) -> CoreResult<()> {
+pub async fn decide_join_request(
+    ctx: &Cairn,
+    user: &AuthUser,
+    name: &str,
+    username: &str,
+    approve: bool,
+) -> CoreResult<()> {
     let name = name.to_owned();
     let username = username.to_owned();
     let uid = user.person_id;
@@ -361,15 +414,25 @@ pub async fn decide_join_request(ctx: &Cairn, user: &AuthUser, name: &str, usern
         .transaction(move |conn| -> CoreResult<()> {
             let community = local_row(conn, &name)?;
             require_moderator(conn, &community, uid)?;
-            let person = PersonRow::local_by_name(conn, &username)?
-                .ok_or_else(|| CoreError::not_found("user_not_found", "No user has that name here."))?;
+            let person = PersonRow::local_by_name(conn, &username)?.ok_or_else(|| {
+                CoreError::not_found("user_not_found", "No user has that name here.")
+            })?;
             let pending = MemberRow::get(conn, community.id, person.id)?
                 .is_some_and(|m| m.state == MemberState::Pending.as_str());
             if !pending {
-                return Err(CoreError::not_found("no_pending_request", "That person has no pending request to join."));
+                return Err(CoreError::not_found(
+                    "no_pending_request",
+                    "That person has no pending request to join.",
+                ));
             }
             if approve {
-                MemberRow::set_state(conn, community.id, person.id, MemberState::Active.as_str(), Role::Member.as_str())?;
+                MemberRow::set_state(
+                    conn,
+                    community.id,
+                    person.id,
+                    MemberState::Active.as_str(),
+                    Role::Member.as_str(),
+                )?;
             } else {
                 MemberRow::delete(conn, community.id, person.id)?;
             }
@@ -387,16 +450,24 @@ pub async fn invite(ctx: &Cairn, user: &AuthUser, name: &str, username: &str) ->
         .transaction(move |conn| -> CoreResult<()> {
             let community = local_row(conn, &name)?;
             require_moderator(conn, &community, uid)?;
-            let person = PersonRow::local_by_name(conn, &username)?
-                .ok_or_else(|| CoreError::not_found("user_not_found", "No user has that name here."))?;
+            let person = PersonRow::local_by_name(conn, &username)?.ok_or_else(|| {
+                CoreError::not_found("user_not_found", "No user has that name here.")
+            })?;
             match MemberRow::get(conn, community.id, person.id)? {
-                Some(m) if m.state == MemberState::Active.as_str() => {
-                    Err(CoreError::conflict("already_member", "That person is a member already."))
-                }
+                Some(m) if m.state == MemberState::Active.as_str() => Err(CoreError::conflict(
+                    "already_member",
+                    "That person is a member already.",
+                )),
                 Some(m) if m.state == MemberState::Invited.as_str() => Ok(()),
                 Some(_pending) => {
                     // Inviting someone who asked to join is an approval.
-                    MemberRow::set_state(conn, community.id, person.id, MemberState::Active.as_str(), Role::Member.as_str())?;
+                    MemberRow::set_state(
+                        conn,
+                        community.id,
+                        person.id,
+                        MemberState::Active.as_str(),
+                        Role::Member.as_str(),
+                    )?;
                     Ok(())
                 }
                 None => {
@@ -439,7 +510,11 @@ pub async fn member_count(ctx: &Cairn, name: &str) -> CoreResult<i64> {
     ctx.db()
         .run(move |conn| -> CoreResult<i64> {
             let community = CommunityRow::local_by_name(conn, &name)?.ok_or_else(not_found)?;
-            Ok(MemberRow::count(conn, community.id, MemberState::Active.as_str())?)
+            Ok(MemberRow::count(
+                conn,
+                community.id,
+                MemberState::Active.as_str(),
+            )?)
         })
         .await
 }

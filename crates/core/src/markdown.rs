@@ -32,9 +32,9 @@ pub fn plain_excerpt(md: &str, max_chars: usize) -> String {
         match event {
             Event::Text(t) | Event::Code(t) => text.push_str(&t),
             Event::SoftBreak | Event::HardBreak => text.push(' '),
-            Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::CodeBlock) => {
-                text.push(' ')
-            }
+            Event::End(
+                TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::CodeBlock,
+            ) => text.push(' '),
             Event::Start(Tag::Item) => text.push_str("• "),
             _ => {}
         }
@@ -43,7 +43,10 @@ pub fn plain_excerpt(md: &str, max_chars: usize) -> String {
     if collapsed.chars().count() <= max_chars {
         return collapsed;
     }
-    let cut: String = collapsed.chars().take(max_chars.saturating_sub(1)).collect();
+    let cut: String = collapsed
+        .chars()
+        .take(max_chars.saturating_sub(1))
+        .collect();
     let cut = match cut.rfind(' ') {
         Some(i) if i > max_chars / 2 => &cut[..i],
         _ => cut.as_str(),
@@ -81,7 +84,10 @@ mod tests {
 
     #[test]
     fn excerpts() {
-        assert_eq!(plain_excerpt("# Title\n\nSome *text* here.", 100), "Title Some text here.");
+        assert_eq!(
+            plain_excerpt("# Title\n\nSome *text* here.", 100),
+            "Title Some text here."
+        );
         let long = "word ".repeat(100);
         let e = plain_excerpt(&long, 20);
         assert!(e.chars().count() <= 20, "{e}");

@@ -67,7 +67,12 @@ pub async fn create(ctx: &Cairn, user: &AuthUser, input: NewPostInput) -> CoreRe
         .map(|b| validate::markdown(b, validate::MAX_BODY_CHARS, "invalid_body"))
         .transpose()?
         .flatten();
-    let url = input.url.as_deref().map(validate::link).transpose()?.flatten();
+    let url = input
+        .url
+        .as_deref()
+        .map(validate::link)
+        .transpose()?
+        .flatten();
     let urls = ctx.urls().clone();
     let person_id = user.person_id;
     let community = input.community;
@@ -110,7 +115,9 @@ pub(crate) fn crypto_placeholder() -> String {
 fn load_view(conn: &mut AnyConn<'_>, id: i64, viewer: Option<&AuthUser>) -> CoreResult<PostView> {
     let row = PostRow::with_context(conn, id)?.ok_or_else(not_found)?;
     let my_vote = match viewer {
-        Some(u) => votes::my_post_votes(conn, u.person_id, &[id])?.first().map(|(_, s)| *s),
+        Some(u) => votes::my_post_votes(conn, u.person_id, &[id])?
+            .first()
+            .map(|(_, s)| *s),
         None => None,
     };
     Ok(to_view(row, my_vote))
@@ -119,7 +126,9 @@ fn load_view(conn: &mut AnyConn<'_>, id: i64, viewer: Option<&AuthUser>) -> Core
 /// A post with its author and community, deleted or not (federation serves tombstones).
 pub async fn get_view(ctx: &Cairn, id: i64, viewer: Option<&AuthUser>) -> CoreResult<PostView> {
     let viewer = viewer.cloned();
-    ctx.db().run(move |conn| load_view(conn, id, viewer.as_ref())).await
+    ctx.db()
+        .run(move |conn| load_view(conn, id, viewer.as_ref()))
+        .await
 }
 
 /// A visible post with its comment tree.
@@ -133,7 +142,9 @@ pub async fn get_detail(ctx: &Cairn, id: i64, viewer: Option<&AuthUser>) -> Core
             }
             let rows = CommentRow::for_post(conn, id, MAX_COMMENTS_PER_POST)?;
             let my_votes: HashMap<i64, i32> = match &viewer {
-                Some(u) => votes::my_comment_votes(conn, u.person_id, id)?.into_iter().collect(),
+                Some(u) => votes::my_comment_votes(conn, u.person_id, id)?
+                    .into_iter()
+                    .collect(),
                 None => HashMap::new(),
             };
             let comments = build_tree(rows, &my_votes);
@@ -144,7 +155,10 @@ pub async fn get_detail(ctx: &Cairn, id: i64, viewer: Option<&AuthUser>) -> Core
 
 /// Nests comments under their parents. Siblings are ordered by score, then age, as on Lemmy's
 /// "top" sort; deleted comments keep their place (so replies stay readable) but lose their text.
-fn build_tree(rows: Vec<(CommentRow, PersonRow)>, my_votes: &HashMap<i64, i32>) -> Vec<CommentNode> {
+fn build_tree(
+    rows: Vec<(CommentRow, PersonRow)>,
+    my_votes: &HashMap<i64, i32>,
+) -> Vec<CommentNode> {
     let mut children: HashMap<Option<i64>, Vec<CommentNode>> = HashMap::new();
     let known: std::collections::HashSet<i64> = rows.iter().map(|(c, _)| c.id).collect();
     // Paths sort parents before children; walking in reverse lets each node collect its
@@ -206,7 +220,10 @@ pub async fn edit(ctx: &Cairn, user: &AuthUser, id: i64, edit: PostEdit) -> Core
                 return Err(gone());
             }
             if post.creator_id != person_id {
-                return Err(CoreError::forbidden("not_author", "Only the author may edit a post."));
+                return Err(CoreError::forbidden(
+                    "not_author",
+                    "Only the author may edit a post.",
+                ));
             }
             PostRow::update(conn, id, &change)?;
             load_view(conn, id, Some(&viewer))
@@ -267,8 +284,15 @@ fn encode_cursor(cursor: &PostCursor) -> String {
 
 /// Decodes a cursor made by [`encode_cursor`] for the same sort.
 fn decode_cursor(raw: &str, sort: PostSort) -> CoreResult<PostCursor> {
-    let bad = || CoreError::invalid("invalid_cursor", "The cursor is not one this server gave out for this sort order.");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
+    let bad = || {
+        CoreError::invalid(
+            "invalid_cursor",
+            "The cursor is not one this server gave out for this sort order.",
+        )
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let mut parts = text.splitn(3, ':');
     let (Some(tag), Some(key), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
@@ -309,14 +333,18 @@ pub async fn list_for_community(
     limit: i64,
     viewer: Option<&AuthUser>,
 ) -> CoreResult<PostPage> {
-    let cursor = cursor.filter(|c| !c.is_empty()).map(|c| decode_cursor(c, sort)).transpose()?;
+    let cursor = cursor
+        .filter(|c| !c.is_empty())
+        .map(|c| decode_cursor(c, sort))
+        .transpose()?;
     let limit = limit.clamp(1, 50);
     let community = community.to_owned();
     let viewer = viewer.cloned();
     ctx.db()
         .run(move |conn| -> CoreResult<PostPage> {
             let community = local_row(conn, &community)?;
-            let mut rows = PostRow::list_for_community(conn, community.id, sort, cursor.as_ref(), limit + 1)?;
+            let mut rows =
+                PostRow::list_for_community(conn, community.id, sort, cursor.as_ref(), limit + 1)?;
             let more = rows.len() as i64 > limit;
             rows.truncate(limit as usize);
             let next_cursor = if more {
@@ -332,7 +360,9 @@ pub async fn list_for_community(
             };
             let ids: Vec<i64> = rows.iter().map(|(p, _, _)| p.id).collect();
             let mine: HashMap<i64, i32> = match &viewer {
-                Some(u) => votes::my_post_votes(conn, u.person_id, &ids)?.into_iter().collect(),
+                Some(u) => votes::my_post_votes(conn, u.person_id, &ids)?
+                    .into_iter()
+                    .collect(),
                 None => HashMap::new(),
             };
             let posts = rows
@@ -348,12 +378,17 @@ pub async fn list_for_community(
 }
 
 /// The newest visible posts of a local community (for its outbox), and its featured posts.
-pub async fn newest_and_featured(ctx: &Cairn, community: &str, limit: i64) -> CoreResult<(Vec<PostView>, Vec<PostView>)> {
+pub async fn newest_and_featured(
+    ctx: &Cairn,
+    community: &str,
+    limit: i64,
+) -> CoreResult<(Vec<PostView>, Vec<PostView>)> {
     let community = community.to_owned();
     ctx.db()
         .run(move |conn| -> CoreResult<_> {
-            let community = CommunityRow::local_by_name(conn, &community)?
-                .ok_or_else(|| CoreError::not_found("community_not_found", "No community has that name here."))?;
+            let community = CommunityRow::local_by_name(conn, &community)?.ok_or_else(|| {
+                CoreError::not_found("community_not_found", "No community has that name here.")
+            })?;
             let newest = PostRow::newest_for_community(conn, community.id, limit)?
                 .into_iter()
                 .map(|r| to_view(r, None))
@@ -368,13 +403,19 @@ pub async fn newest_and_featured(ctx: &Cairn, community: &str, limit: i64) -> Co
 }
 
 /// A person's recent visible posts.
-pub async fn recent_by_person(ctx: &Cairn, person_id: i64, limit: i64) -> CoreResult<Vec<PostView>> {
+pub async fn recent_by_person(
+    ctx: &Cairn,
+    person_id: i64,
+    limit: i64,
+) -> CoreResult<Vec<PostView>> {
     ctx.db()
         .run(move |conn| -> CoreResult<_> {
-            Ok(PostRow::recent_by_creator(conn, person_id, limit.clamp(1, 50))?
-                .into_iter()
-                .map(|r| to_view(r, None))
-                .collect())
+            Ok(
+                PostRow::recent_by_creator(conn, person_id, limit.clamp(1, 50))?
+                    .into_iter()
+                    .map(|r| to_view(r, None))
+                    .collect(),
+            )
         })
         .await
 }

@@ -1,10 +1,10 @@
 //! The instance itself: its actor key pair and public statistics.
 
 use cairn_storage::comments::CommentRow;
+use cairn_storage::db_now;
 use cairn_storage::persons::{PersonRow, SessionRow};
 use cairn_storage::posts::PostRow;
 use cairn_storage::site::SiteRow;
-use cairn_storage::db_now;
 
 use crate::context::Cairn;
 use crate::crypto;
@@ -45,11 +45,11 @@ pub async fn ensure(ctx: &Cairn) -> CoreResult<Site> {
 
 /// The instance actor.
 pub async fn get(ctx: &Cairn) -> CoreResult<Site> {
-    let row = ctx
-        .db()
-        .run(SiteRow::get)
-        .await?
-        .ok_or_else(|| CoreError::Internal("the instance row is missing; run migrations and start the server".into()))?;
+    let row = ctx.db().run(SiteRow::get).await?.ok_or_else(|| {
+        CoreError::Internal(
+            "the instance row is missing; run migrations and start the server".into(),
+        )
+    })?;
     Ok(Site {
         // The configured name wins over the stored one, so renaming needs no migration.
         name: ctx.settings().site_name.clone(),
@@ -76,8 +76,14 @@ pub async fn stats(ctx: &Cairn) -> CoreResult<Stats> {
         .run(|conn| -> CoreResult<Stats> {
             Ok(Stats {
                 users: PersonRow::count_local(conn)?,
-                active_month: SessionRow::active_people_since(conn, db_now() - chrono::Duration::days(30))?,
-                active_halfyear: SessionRow::active_people_since(conn, db_now() - chrono::Duration::days(180))?,
+                active_month: SessionRow::active_people_since(
+                    conn,
+                    db_now() - chrono::Duration::days(30),
+                )?,
+                active_halfyear: SessionRow::active_people_since(
+                    conn,
+                    db_now() - chrono::Duration::days(180),
+                )?,
                 posts: PostRow::count_local(conn)?,
                 comments: CommentRow::count_local(conn)?,
             })

@@ -17,7 +17,10 @@ pub const MAX_DISPLAY_NAME_CHARS: usize = 50;
 pub const MAX_URL_CHARS: usize = 2_000;
 
 fn is_name_char(c: char, allow_upper: bool) -> bool {
-    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || (allow_upper && c.is_ascii_uppercase())
+    c.is_ascii_lowercase()
+        || c.is_ascii_digit()
+        || c == '_'
+        || (allow_upper && c.is_ascii_uppercase())
 }
 
 /// A local username: 3 to 30 of `[A-Za-z0-9_]`, unique without regard to case.
@@ -106,7 +109,13 @@ pub fn display_name(raw: &str) -> CoreResult<Option<String>> {
     if raw.trim().is_empty() {
         return Ok(None);
     }
-    single_line(raw, MAX_DISPLAY_NAME_CHARS, "invalid_display_name", "display name").map(Some)
+    single_line(
+        raw,
+        MAX_DISPLAY_NAME_CHARS,
+        "invalid_display_name",
+        "display name",
+    )
+    .map(Some)
 }
 
 /// Markdown text of at most `max` characters; blank means none.

@@ -26,12 +26,20 @@ fn check_score(score: i64) -> CoreResult<i32> {
         -1 => Ok(-1),
         0 => Ok(0),
         1 => Ok(1),
-        _ => Err(CoreError::invalid("invalid_vote", "A vote is 1 (up), -1 (down) or 0 (withdraw).")),
+        _ => Err(CoreError::invalid(
+            "invalid_vote",
+            "A vote is 1 (up), -1 (down) or 0 (withdraw).",
+        )),
     }
 }
 
 /// Sets the caller's vote on a post.
-pub async fn vote_post(ctx: &Cairn, user: &AuthUser, post_id: i64, score: i64) -> CoreResult<Tally> {
+pub async fn vote_post(
+    ctx: &Cairn,
+    user: &AuthUser,
+    post_id: i64,
+    score: i64,
+) -> CoreResult<Tally> {
     let score = check_score(score)?;
     let person_id = user.person_id;
     ctx.db()
@@ -48,7 +56,13 @@ pub async fn vote_post(ctx: &Cairn, user: &AuthUser, post_id: i64, score: i64) -
             votes::set_post_vote(conn, post_id, person_id, score, None, now)?;
             let t = votes::post_totals(conn, post_id)?;
             let new_score = t.upvotes - t.downvotes;
-            PostRow::set_votes(conn, post_id, t.upvotes, t.downvotes, hot_rank(new_score, post.published, now))?;
+            PostRow::set_votes(
+                conn,
+                post_id,
+                t.upvotes,
+                t.downvotes,
+                hot_rank(new_score, post.published, now),
+            )?;
             Ok(Tally {
                 score: new_score,
                 upvotes: t.upvotes,
@@ -60,15 +74,24 @@ pub async fn vote_post(ctx: &Cairn, user: &AuthUser, post_id: i64, score: i64) -
 }
 
 /// Sets the caller's vote on a comment.
-pub async fn vote_comment(ctx: &Cairn, user: &AuthUser, comment_id: i64, score: i64) -> CoreResult<Tally> {
+pub async fn vote_comment(
+    ctx: &Cairn,
+    user: &AuthUser,
+    comment_id: i64,
+    score: i64,
+) -> CoreResult<Tally> {
     let score = check_score(score)?;
     let person_id = user.person_id;
     ctx.db()
         .transaction(move |conn| -> CoreResult<Tally> {
-            let comment = CommentRow::by_id(conn, comment_id)?
-                .ok_or_else(|| CoreError::not_found("comment_not_found", "No comment has that id."))?;
+            let comment = CommentRow::by_id(conn, comment_id)?.ok_or_else(|| {
+                CoreError::not_found("comment_not_found", "No comment has that id.")
+            })?;
             if comment.deleted || comment.removed {
-                return Err(CoreError::gone("comment_deleted", "This comment was deleted."));
+                return Err(CoreError::gone(
+                    "comment_deleted",
+                    "This comment was deleted.",
+                ));
             }
             let post = PostRow::by_id(conn, comment.post_id)?
                 .ok_or_else(|| CoreError::Internal("comment without post".into()))?;

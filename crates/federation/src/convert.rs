@@ -7,9 +7,13 @@ use cairn_core::{Urls, markdown};
 use url::Url;
 
 use crate::error::{FederationError, FederationResult};
-use crate::protocol::actors::{Group, GroupType, Instance, InstanceType, Person as PersonDoc, PersonType};
+use crate::protocol::actors::{
+    Group, GroupType, Instance, InstanceType, Person as PersonDoc, PersonType,
+};
 use crate::protocol::collections::{Announce, AnnounceType, CreateOrUpdate, CreateOrUpdateType};
-use crate::protocol::objects::{Attachment, Note, NoteType, Page, PageType, Tag, Tombstone, TombstoneType};
+use crate::protocol::objects::{
+    Attachment, Note, NoteType, Page, PageType, Tag, Tombstone, TombstoneType,
+};
 use crate::protocol::{Endpoints, PUBLIC, Source};
 
 /// Longest excerpt put in a Page's `summary`.
@@ -17,7 +21,8 @@ pub const SUMMARY_CHARS: usize = 500;
 
 /// Parses a stored URL.
 pub fn url(raw: &str) -> FederationResult<Url> {
-    Url::parse(raw).map_err(|e| FederationError::Internal(format!("stored URL `{raw}` is invalid: {e}")))
+    Url::parse(raw)
+        .map_err(|e| FederationError::Internal(format!("stored URL `{raw}` is invalid: {e}")))
 }
 
 fn public() -> FederationResult<Url> {
@@ -48,7 +53,10 @@ pub fn group(c: &Community, urls: &Urls) -> FederationResult<Group> {
         kind: GroupType::Group,
         preferred_username: c.name.clone(),
         name: Some(c.title.clone()),
-        description: c.description_md.as_deref().map(|md| markdown::plain_excerpt(md, 300)),
+        description: c
+            .description_md
+            .as_deref()
+            .map(|md| markdown::plain_excerpt(md, 300)),
         summary: c.description_html.clone(),
         source: c.description_md.as_deref().map(Source::markdown),
         media_type: Some("text/html".into()),
@@ -80,7 +88,11 @@ pub fn group(c: &Community, urls: &Urls) -> FederationResult<Group> {
 pub fn person(p: &Person, urls: &Urls) -> FederationResult<PersonDoc> {
     let id = url(&p.ap_id)?;
     Ok(PersonDoc {
-        kind: if p.bot { PersonType::Service } else { PersonType::Person },
+        kind: if p.bot {
+            PersonType::Service
+        } else {
+            PersonType::Person
+        },
         preferred_username: p.name.clone(),
         name: p.display_name.clone(),
         summary: p.bio_html.clone(),
@@ -211,7 +223,11 @@ pub fn note(v: &CommentView) -> FederationResult<Note> {
 }
 
 /// What a deleted object answers with.
-pub fn tombstone(ap_id: &str, former_type: &str, deleted: Option<chrono::DateTime<chrono::Utc>>) -> FederationResult<Tombstone> {
+pub fn tombstone(
+    ap_id: &str,
+    former_type: &str,
+    deleted: Option<chrono::DateTime<chrono::Utc>>,
+) -> FederationResult<Tombstone> {
     Ok(Tombstone {
         kind: TombstoneType::Tombstone,
         id: url(ap_id)?,
@@ -222,13 +238,20 @@ pub fn tombstone(ap_id: &str, former_type: &str, deleted: Option<chrono::DateTim
 
 /// The outbox entry of a post: the group's Announce of the author's Create(Page), the form
 /// Lemmy reads when it backfills a community.
-pub fn announce_create_page(v: &PostView, urls: &Urls) -> FederationResult<Announce<CreateOrUpdate<Page>>> {
+pub fn announce_create_page(
+    v: &PostView,
+    urls: &Urls,
+) -> FederationResult<Announce<CreateOrUpdate<Page>>> {
     let page = page(v)?;
     let community = url(&v.community.ap_id)?;
     let followers = url(&urls.community_part(&v.community.name, "followers"))?;
     let create = CreateOrUpdate {
         kind: CreateOrUpdateType::Create,
-        id: url(&format!("{}/activities/create/post-{}", urls.base(), v.post.id))?,
+        id: url(&format!(
+            "{}/activities/create/post-{}",
+            urls.base(),
+            v.post.id
+        ))?,
         actor: url(&v.creator.ap_id)?,
         to: vec![community.clone(), public()?],
         cc: vec![community.clone()],
@@ -237,7 +260,11 @@ pub fn announce_create_page(v: &PostView, urls: &Urls) -> FederationResult<Annou
     };
     Ok(Announce {
         kind: AnnounceType::Announce,
-        id: url(&format!("{}/activities/announce/create/post-{}", urls.base(), v.post.id))?,
+        id: url(&format!(
+            "{}/activities/announce/create/post-{}",
+            urls.base(),
+            v.post.id
+        ))?,
         actor: community,
         to: vec![public()?],
         cc: vec![followers],

@@ -36,7 +36,9 @@ impl FederationError {
 impl IntoResponse for FederationError {
     fn into_response(self) -> Response {
         let (status, code, message) = match &self {
-            FederationError::BadRequest { code, message } => (StatusCode::BAD_REQUEST, *code, message.clone()),
+            FederationError::BadRequest { code, message } => {
+                (StatusCode::BAD_REQUEST, *code, message.clone())
+            }
             FederationError::Core(e) => {
                 let status = match e {
                     CoreError::Invalid { .. } => StatusCode::BAD_REQUEST,
@@ -45,7 +47,9 @@ impl IntoResponse for FederationError {
                     CoreError::NotFound { .. } => StatusCode::NOT_FOUND,
                     CoreError::Gone { .. } => StatusCode::GONE,
                     CoreError::Conflict { .. } => StatusCode::CONFLICT,
-                    CoreError::Storage(_) | CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                    CoreError::Storage(_) | CoreError::Internal(_) => {
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    }
                 };
                 let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
                     tracing::error!(error = %e, "federation request failed");
@@ -64,7 +68,11 @@ impl IntoResponse for FederationError {
                 )
             }
         };
-        (status, axum::Json(serde_json::json!({"error": code, "message": message}))).into_response()
+        (
+            status,
+            axum::Json(serde_json::json!({"error": code, "message": message})),
+        )
+            .into_response()
     }
 }
 

@@ -15,11 +15,17 @@ pub fn wants_activitypub(headers: &HeaderMap) -> bool {
         let mut pieces = part.split(';');
         let media = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
         let q = pieces
-            .filter_map(|p| p.trim().strip_prefix("q=").and_then(|v| v.parse::<f32>().ok()))
+            .filter_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|v| v.parse::<f32>().ok())
+            })
             .next()
             .unwrap_or(1.0);
         match media.as_str() {
-            "application/activity+json" | "application/ld+json" | "application/json" => best_json = best_json.max(q),
+            "application/activity+json" | "application/ld+json" | "application/json" => {
+                best_json = best_json.max(q)
+            }
             "text/html" | "application/xhtml+xml" => best_html = best_html.max(q),
             _ => {}
         }
@@ -48,6 +54,8 @@ mod tests {
             "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
         )));
         assert!(!wants_activitypub(&HeaderMap::new()));
-        assert!(wants_activitypub(&h("application/activity+json, text/html;q=0.5")));
+        assert!(wants_activitypub(&h(
+            "application/activity+json, text/html;q=0.5"
+        )));
     }
 }

@@ -5,7 +5,9 @@
 
 use activitypub_federation::axum::json::FederationJson;
 use activitypub_federation::config::Data;
-use activitypub_federation::fetch::webfinger::{Webfinger, WebfingerLink, build_webfinger_response_with_type};
+use activitypub_federation::fetch::webfinger::{
+    Webfinger, WebfingerLink, build_webfinger_response_with_type,
+};
 use activitypub_federation::protocol::context::WithContext;
 use axum::extract::{Path, Query};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -18,7 +20,9 @@ use serde_json::json;
 
 use crate::convert::{self, url};
 use crate::error::{FederationError, FederationResult};
-use crate::protocol::collections::{Collection, CollectionType, OrderedCollection, OrderedCollectionType};
+use crate::protocol::collections::{
+    Collection, CollectionType, OrderedCollection, OrderedCollectionType,
+};
 use crate::protocol::context;
 
 /// How many posts a community outbox lists, as in Lemmy.
@@ -64,7 +68,11 @@ async fn instance_actor(data: Data<Cairn>) -> FederationResult<Response> {
 async fn group(Path(name): Path<String>, data: Data<Cairn>) -> FederationResult<Response> {
     let community = communities::by_name(&data, &name).await?;
     if community.deleted {
-        return Ok(gone(convert::tombstone(&community.ap_id, "Group", community.updated)?));
+        return Ok(gone(convert::tombstone(
+            &community.ap_id,
+            "Group",
+            community.updated,
+        )?));
     }
     Ok(ap(convert::group(&community, data.urls())?).into_response())
 }
@@ -72,7 +80,11 @@ async fn group(Path(name): Path<String>, data: Data<Cairn>) -> FederationResult<
 async fn person(Path(name): Path<String>, data: Data<Cairn>) -> FederationResult<Response> {
     match cairn_core::accounts::person_by_name(&data, &name).await {
         Ok(p) => Ok(ap(convert::person(&p, data.urls())?).into_response()),
-        Err(CoreError::Gone { .. }) => Ok(gone(convert::tombstone(&data.urls().person(&name), "Person", None)?)),
+        Err(CoreError::Gone { .. }) => Ok(gone(convert::tombstone(
+            &data.urls().person(&name),
+            "Person",
+            None,
+        )?)),
         Err(e) => Err(e.into()),
     }
 }
@@ -84,7 +96,11 @@ async fn post(Path(id): Path<i64>, data: Data<Cairn>) -> FederationResult<Respon
         return Ok(Redirect::permanent(&view.post.ap_id).into_response());
     }
     if view.post.deleted || view.post.removed {
-        return Ok(gone(convert::tombstone(&view.post.ap_id, "Page", view.post.updated)?));
+        return Ok(gone(convert::tombstone(
+            &view.post.ap_id,
+            "Page",
+            view.post.updated,
+        )?));
     }
     Ok(ap(convert::page(&view)?).into_response())
 }
@@ -95,7 +111,11 @@ async fn comment(Path(id): Path<i64>, data: Data<Cairn>) -> FederationResult<Res
         return Ok(Redirect::permanent(&view.comment.ap_id).into_response());
     }
     if view.comment.deleted || view.comment.removed {
-        return Ok(gone(convert::tombstone(&view.comment.ap_id, "Note", view.comment.updated)?));
+        return Ok(gone(convert::tombstone(
+            &view.comment.ap_id,
+            "Note",
+            view.comment.updated,
+        )?));
     }
     Ok(ap(convert::note(&view)?).into_response())
 }
@@ -115,7 +135,10 @@ async fn group_outbox(Path(name): Path<String>, data: Data<Cairn>) -> Federation
     .into_response())
 }
 
-async fn group_followers(Path(name): Path<String>, data: Data<Cairn>) -> FederationResult<Response> {
+async fn group_followers(
+    Path(name): Path<String>,
+    data: Data<Cairn>,
+) -> FederationResult<Response> {
     let count = communities::member_count(&data, &name).await?;
     // Like Lemmy, only the count is public; the list of followers is nobody else's business.
     Ok(ap(Collection {
@@ -129,7 +152,10 @@ async fn group_followers(Path(name): Path<String>, data: Data<Cairn>) -> Federat
 
 async fn group_featured(Path(name): Path<String>, data: Data<Cairn>) -> FederationResult<Response> {
     let (_, featured) = posts::newest_and_featured(&data, &name, 0).await?;
-    let items = featured.iter().map(convert::page).collect::<FederationResult<Vec<_>>>()?;
+    let items = featured
+        .iter()
+        .map(convert::page)
+        .collect::<FederationResult<Vec<_>>>()?;
     Ok(ap(OrderedCollection {
         kind: OrderedCollectionType::OrderedCollection,
         id: url(&data.urls().community_part(&name, "featured"))?,
@@ -139,9 +165,15 @@ async fn group_featured(Path(name): Path<String>, data: Data<Cairn>) -> Federati
     .into_response())
 }
 
-async fn group_moderators(Path(name): Path<String>, data: Data<Cairn>) -> FederationResult<Response> {
+async fn group_moderators(
+    Path(name): Path<String>,
+    data: Data<Cairn>,
+) -> FederationResult<Response> {
     let mods = communities::moderators(&data, &name).await?;
-    let items = mods.iter().map(|p| url(&p.ap_id)).collect::<FederationResult<Vec<_>>>()?;
+    let items = mods
+        .iter()
+        .map(|p| url(&p.ap_id))
+        .collect::<FederationResult<Vec<_>>>()?;
     Ok(ap(OrderedCollection {
         kind: OrderedCollectionType::OrderedCollection,
         id: url(&data.urls().community_part(&name, "moderators"))?,
@@ -168,17 +200,29 @@ struct WebfingerQuery {
     resource: Option<String>,
 }
 
-async fn webfinger(Query(q): Query<WebfingerQuery>, data: Data<Cairn>) -> FederationResult<Response> {
-    let resource = q
-        .resource
-        .ok_or_else(|| FederationError::bad_request("missing_resource", "Give the account to look up as ?resource=acct:name@host."))?;
+async fn webfinger(
+    Query(q): Query<WebfingerQuery>,
+    data: Data<Cairn>,
+) -> FederationResult<Response> {
+    let resource = q.resource.ok_or_else(|| {
+        FederationError::bad_request(
+            "missing_resource",
+            "Give the account to look up as ?resource=acct:name@host.",
+        )
+    })?;
     let domain = data.settings().domain.to_lowercase();
     let urls = data.urls();
 
     // The instance actor: by its URL (FEP-d556) or as acct:host@host (what Mastodon asks).
-    if resource == urls.instance() || resource == urls.base() || resource.to_lowercase() == format!("acct:{domain}@{domain}") {
+    if resource == urls.instance()
+        || resource == urls.base()
+        || resource.to_lowercase() == format!("acct:{domain}@{domain}")
+    {
         let actor = url(&urls.instance())?;
-        let mut doc = build_webfinger_response_with_type(resource, vec![(actor.clone(), Some("Application"))]);
+        let mut doc = build_webfinger_response_with_type(
+            resource,
+            vec![(actor.clone(), Some("Application"))],
+        );
         doc.links.push(WebfingerLink {
             rel: Some("https://www.w3.org/ns/activitystreams#Application".into()),
             kind: Some("application/activity+json".into()),
@@ -189,11 +233,18 @@ async fn webfinger(Query(q): Query<WebfingerQuery>, data: Data<Cairn>) -> Federa
     }
 
     let account = resource.strip_prefix("acct:").unwrap_or(&resource);
-    let (name, host) = account
-        .rsplit_once('@')
-        .ok_or_else(|| FederationError::bad_request("invalid_resource", "The resource must look like acct:name@host."))?;
+    let (name, host) = account.rsplit_once('@').ok_or_else(|| {
+        FederationError::bad_request(
+            "invalid_resource",
+            "The resource must look like acct:name@host.",
+        )
+    })?;
     if host.to_lowercase() != domain {
-        return Err(CoreError::not_found("unknown_host", format!("This server is {domain}, not {host}.")).into());
+        return Err(CoreError::not_found(
+            "unknown_host",
+            format!("This server is {domain}, not {host}."),
+        )
+        .into());
     }
     let name = name.trim_start_matches('@');
 
@@ -203,13 +254,17 @@ async fn webfinger(Query(q): Query<WebfingerQuery>, data: Data<Cairn>) -> Federa
     if let Ok(p) = cairn_core::accounts::person_by_name(&data, name).await {
         links.push((url(&p.ap_id)?, Some("Person")));
     }
-    if let Ok(c) = communities::by_name(&data, name).await {
-        if !c.deleted {
-            links.push((url(&c.ap_id)?, Some("Group")));
-        }
+    if let Ok(c) = communities::by_name(&data, name).await
+        && !c.deleted
+    {
+        links.push((url(&c.ap_id)?, Some("Group")));
     }
     if links.is_empty() {
-        return Err(CoreError::not_found("account_not_found", format!("No user or community `{name}` here.")).into());
+        return Err(CoreError::not_found(
+            "account_not_found",
+            format!("No user or community `{name}` here."),
+        )
+        .into());
     }
     let subject = format!("acct:{name}@{domain}");
     Ok(jrd(build_webfinger_response_with_type(subject, links)))
@@ -217,7 +272,10 @@ async fn webfinger(Query(q): Query<WebfingerQuery>, data: Data<Cairn>) -> Federa
 
 fn jrd(doc: Webfinger) -> Response {
     let mut resp = Json(doc).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/jrd+json"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/jrd+json"),
+    );
     resp
 }
 
@@ -257,7 +315,9 @@ async fn nodeinfo(data: Data<Cairn>) -> FederationResult<Response> {
     let mut resp = Json(doc).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/2.1#\""),
+        HeaderValue::from_static(
+            "application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/2.1#\"",
+        ),
     );
     Ok(resp)
 }

@@ -26,8 +26,12 @@ pub async fn open_database(config: &Validated) -> anyhow::Result<Database> {
         max_size: config.raw.database_pool_size,
         ..PoolOptions::default()
     };
-    let db = Database::connect(&config.database, &options)
-        .with_context(|| format!("cannot open the database named by `database_url` ({})", config.raw.database_url))?;
+    let db = Database::connect(&config.database, &options).with_context(|| {
+        format!(
+            "cannot open the database named by `database_url` ({})",
+            config.raw.database_url
+        )
+    })?;
     let applied = db.migrate().await.context("cannot migrate the database")?;
     for name in applied {
         tracing::info!(migration = %name, "applied migration");
@@ -45,7 +49,9 @@ pub struct Instance {
 pub async fn build(config: &Validated) -> anyhow::Result<Instance> {
     let db = open_database(config).await?;
     let ctx = Cairn::new(db, config.instance.clone());
-    site::ensure(&ctx).await.context("cannot create the instance key pair")?;
+    site::ensure(&ctx)
+        .await
+        .context("cannot create the instance key pair")?;
     let federation = cairn_federation::config(ctx.clone(), false)
         .await
         .map_err(|e| anyhow::anyhow!("cannot configure federation: {e}"))?;
@@ -61,7 +67,8 @@ pub async fn build(config: &Validated) -> anyhow::Result<Instance> {
     let negotiated = cairn_federation::negotiated_routes()
         .layer(cairn_federation::middleware(federation.clone()))
         .layer(middleware::from_fn_with_state(html, negotiate));
-    let federation_json = cairn_federation::json_routes().layer(cairn_federation::middleware(federation));
+    let federation_json =
+        cairn_federation::json_routes().layer(cairn_federation::middleware(federation));
     let router = Router::new()
         .merge(cairn_api::api_routes(state))
         .merge(negotiated)
@@ -90,7 +97,8 @@ async fn negotiate(State(html): State<Router>, req: Request, next: Next) -> Resp
             Err(never) => match never {},
         }
     };
-    resp.headers_mut().append(header::VARY, HeaderValue::from_static("Accept"));
+    resp.headers_mut()
+        .append(header::VARY, HeaderValue::from_static("Accept"));
     resp.into_response()
 }
 
@@ -147,12 +155,18 @@ impl Running {
 
 /// Builds the instance and serves it on `listener` until [`Running::stop`] or, when
 /// `until_signal` is set, Ctrl-C or SIGTERM.
-pub async fn start(config: &Validated, listener: TcpListener, until_signal: bool) -> anyhow::Result<Running> {
+pub async fn start(
+    config: &Validated,
+    listener: TcpListener,
+    until_signal: bool,
+) -> anyhow::Result<Running> {
     let instance = build(config).await?;
     let addr = listener.local_addr()?;
     let tasks = spawn_tasks(&instance.ctx, config);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let app = instance.router.into_make_service_with_connect_info::<SocketAddr>();
+    let app = instance
+        .router
+        .into_make_service_with_connect_info::<SocketAddr>();
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {

@@ -4,9 +4,9 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
-use cairn_core::accounts::{self, Origin, Registration};
 use cairn_core::Cairn;
+use cairn_core::accounts::{self, Origin, Registration};
+use clap::{Parser, Subcommand};
 
 use crate::app;
 use crate::config::{Config, Validated};
@@ -90,12 +90,13 @@ pub async fn run(cli: Cli, config: Validated) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin {
-            command: AdminCommand::CreateUser {
-                name,
-                admin,
-                password_file,
-                email,
-            },
+            command:
+                AdminCommand::CreateUser {
+                    name,
+                    admin,
+                    password_file,
+                    email,
+                },
         } => {
             let password = read_password(password_file)?;
             let db = app::open_database(&config).await?;

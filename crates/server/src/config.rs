@@ -101,7 +101,10 @@ impl Config {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = file {
             if !path.is_file() {
-                return Err(ConfigError(format!("the configuration file `{}` does not exist", path.display())));
+                return Err(ConfigError(format!(
+                    "the configuration file `{}` does not exist",
+                    path.display()
+                )));
             }
             figment = figment.merge(Toml::file_exact(path));
         }
@@ -114,11 +117,17 @@ impl Config {
     /// Checks every value and derives the typed settings.
     pub fn validate(self) -> Result<Validated, ConfigError> {
         let key = |k: &str, msg: String| ConfigError(format!("`{k}` {msg}"));
-        let database = DatabaseUrl::parse(&self.database_url).map_err(|m| key("database_url", m))?;
-        let bind: SocketAddr = self
-            .bind
-            .parse()
-            .map_err(|_| key("bind", format!("is `{}`, which is not an address:port such as 127.0.0.1:8080", self.bind)))?;
+        let database =
+            DatabaseUrl::parse(&self.database_url).map_err(|m| key("database_url", m))?;
+        let bind: SocketAddr = self.bind.parse().map_err(|_| {
+            key(
+                "bind",
+                format!(
+                    "is `{}`, which is not an address:port such as 127.0.0.1:8080",
+                    self.bind
+                ),
+            )
+        })?;
         check_domain(&self.domain).map_err(|m| key("domain", m))?;
         let registration_mode: RegistrationMode = self
             .registration_mode
@@ -136,14 +145,24 @@ impl Config {
         if self.site_name.trim().is_empty() {
             return Err(key("site_name", "must not be empty".into()));
         }
-        let host = self.domain.split(':').next().unwrap_or("").to_ascii_lowercase();
-        let https = self.https.unwrap_or(!(host == "localhost" || host.ends_with(".localhost")));
+        let host = self
+            .domain
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let https = self
+            .https
+            .unwrap_or(!(host == "localhost" || host.ends_with(".localhost")));
         let instance = InstanceSettings {
             domain: self.domain.to_ascii_lowercase(),
             https,
             registration_mode,
             site_name: self.site_name.trim().to_owned(),
-            site_description: self.site_description.clone().filter(|d| !d.trim().is_empty()),
+            site_description: self
+                .site_description
+                .clone()
+                .filter(|d| !d.trim().is_empty()),
         };
         Ok(Validated {
             raw: self,
@@ -157,7 +176,11 @@ impl Config {
 /// A domain is a host name with an optional port: no scheme, path or IP literal, since
 /// ActivityPub ids need a name other servers can check against.
 fn check_domain(domain: &str) -> Result<(), String> {
-    let bad = |why: &str| Err(format!("is `{domain}`, {why}; give a host name with an optional port, such as example.org or localhost:8080"));
+    let bad = |why: &str| {
+        Err(format!(
+            "is `{domain}`, {why}; give a host name with an optional port, such as example.org or localhost:8080"
+        ))
+    };
     if domain.is_empty() {
         return bad("which is empty");
     }
@@ -168,16 +191,20 @@ fn check_domain(domain: &str) -> Result<(), String> {
         Some((h, p)) => (h, Some(p)),
         None => (domain, None),
     };
-    if let Some(p) = port {
-        if p.parse::<u16>().map(|n| n == 0).unwrap_or(true) {
-            return bad("whose port is not a number from 1 to 65535");
-        }
+    if let Some(p) = port
+        && p.parse::<u16>().map(|n| n == 0).unwrap_or(true)
+    {
+        return bad("whose port is not a number from 1 to 65535");
     }
     if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
         return bad("which is an IP address");
     }
     let valid_label = |l: &str| {
-        !l.is_empty() && l.len() <= 63 && !l.starts_with('-') && !l.ends_with('-') && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
     };
     if host.len() > 253 || !host.split('.').all(valid_label) {
         return bad("which is not a valid host name");
@@ -240,14 +267,23 @@ mod tests {
             registration_mode: "sometimes".into(),
             ..Config::default()
         };
-        assert!(c.validate().unwrap_err().to_string().contains("`registration_mode`"));
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("`registration_mode`")
+        );
     }
 
     #[test]
     fn file_then_env() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
-        std::fs::write(&path, "site_name = \"From file\"\nbind = \"127.0.0.1:9000\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "site_name = \"From file\"\nbind = \"127.0.0.1:9000\"\n",
+        )
+        .unwrap();
         let c = Config::load(Some(&path)).unwrap();
         assert_eq!(c.site_name, "From file");
         assert_eq!(c.bind, "127.0.0.1:9000");

@@ -58,11 +58,18 @@ impl CommentRow {
     }
 
     /// Sets the id-derived fields once the id is known.
-    pub fn set_identity(conn: &mut AnyConn<'_>, id: i64, ap_id: &str, path: &str) -> StorageResult<CommentRow> {
-        Ok(with_conn!(conn, |c| diesel::update(comments::table.find(id))
-            .set((comments::ap_id.eq(ap_id), comments::path.eq(path)))
-            .returning(CommentRow::as_returning())
-            .get_result(c))?)
+    pub fn set_identity(
+        conn: &mut AnyConn<'_>,
+        id: i64,
+        ap_id: &str,
+        path: &str,
+    ) -> StorageResult<CommentRow> {
+        Ok(with_conn!(conn, |c| diesel::update(
+            comments::table.find(id)
+        )
+        .set((comments::ap_id.eq(ap_id), comments::path.eq(path)))
+        .returning(CommentRow::as_returning())
+        .get_result(c))?)
     }
 
     /// Looks a comment up by id.
@@ -75,7 +82,10 @@ impl CommentRow {
     }
 
     /// Looks a comment up by id, with its author.
-    pub fn with_creator(conn: &mut AnyConn<'_>, id: i64) -> StorageResult<Option<(CommentRow, PersonRow)>> {
+    pub fn with_creator(
+        conn: &mut AnyConn<'_>,
+        id: i64,
+    ) -> StorageResult<Option<(CommentRow, PersonRow)>> {
         Ok(with_conn!(conn, |c| comments::table
             .inner_join(persons::table)
             .filter(comments::id.eq(id))
@@ -85,7 +95,11 @@ impl CommentRow {
     }
 
     /// All comments of a post with their authors, in thread (path) order.
-    pub fn for_post(conn: &mut AnyConn<'_>, post_id: i64, limit: i64) -> StorageResult<Vec<(CommentRow, PersonRow)>> {
+    pub fn for_post(
+        conn: &mut AnyConn<'_>,
+        post_id: i64,
+        limit: i64,
+    ) -> StorageResult<Vec<(CommentRow, PersonRow)>> {
         Ok(with_conn!(conn, |c| comments::table
             .inner_join(persons::table)
             .filter(comments::post_id.eq(post_id))
@@ -96,19 +110,33 @@ impl CommentRow {
     }
 
     /// Changes the body.
-    pub fn update_body(conn: &mut AnyConn<'_>, id: i64, md: &str, html: &str, now: NaiveDateTime) -> StorageResult<CommentRow> {
-        Ok(with_conn!(conn, |c| diesel::update(comments::table.find(id))
-            .set((
-                comments::body_md.eq(md),
-                comments::body_html.eq(html),
-                comments::updated.eq(Some(now)),
-            ))
-            .returning(CommentRow::as_returning())
-            .get_result(c))?)
+    pub fn update_body(
+        conn: &mut AnyConn<'_>,
+        id: i64,
+        md: &str,
+        html: &str,
+        now: NaiveDateTime,
+    ) -> StorageResult<CommentRow> {
+        Ok(with_conn!(conn, |c| diesel::update(
+            comments::table.find(id)
+        )
+        .set((
+            comments::body_md.eq(md),
+            comments::body_html.eq(html),
+            comments::updated.eq(Some(now)),
+        ))
+        .returning(CommentRow::as_returning())
+        .get_result(c))?)
     }
 
     /// Marks a comment deleted by its author or removed by a moderator.
-    pub fn set_deleted(conn: &mut AnyConn<'_>, id: i64, deleted: bool, removed: bool, now: NaiveDateTime) -> StorageResult<()> {
+    pub fn set_deleted(
+        conn: &mut AnyConn<'_>,
+        id: i64,
+        deleted: bool,
+        removed: bool,
+        now: NaiveDateTime,
+    ) -> StorageResult<()> {
         with_conn!(conn, |c| diesel::update(comments::table.find(id))
             .set((
                 comments::deleted.eq(deleted),
@@ -128,7 +156,12 @@ impl CommentRow {
     }
 
     /// Stores new vote totals.
-    pub fn set_votes(conn: &mut AnyConn<'_>, id: i64, upvotes: i64, downvotes: i64) -> StorageResult<()> {
+    pub fn set_votes(
+        conn: &mut AnyConn<'_>,
+        id: i64,
+        upvotes: i64,
+        downvotes: i64,
+    ) -> StorageResult<()> {
         with_conn!(conn, |c| diesel::update(comments::table.find(id))
             .set((
                 comments::upvotes.eq(upvotes),
@@ -149,7 +182,11 @@ impl CommentRow {
     }
 
     /// Recent visible comments by a person, newest first.
-    pub fn recent_by_creator(conn: &mut AnyConn<'_>, creator_id: i64, limit: i64) -> StorageResult<Vec<CommentRow>> {
+    pub fn recent_by_creator(
+        conn: &mut AnyConn<'_>,
+        creator_id: i64,
+        limit: i64,
+    ) -> StorageResult<Vec<CommentRow>> {
         Ok(with_conn!(conn, |c| comments::table
             .filter(comments::creator_id.eq(creator_id))
             .filter(comments::deleted.eq(false))

@@ -3,8 +3,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::schema::{communities, community_members, persons};
 use crate::persons::PersonRow;
+use crate::schema::{communities, community_members, persons};
 use crate::{AnyConn, StorageResult, lower, with_conn};
 
 /// A community row.
@@ -68,10 +68,12 @@ pub struct CommunityChange {
 impl CommunityRow {
     /// Inserts a community and returns the stored row.
     pub fn insert(conn: &mut AnyConn<'_>, new: &NewCommunity) -> StorageResult<CommunityRow> {
-        Ok(with_conn!(conn, |c| diesel::insert_into(communities::table)
-            .values(new)
-            .returning(CommunityRow::as_returning())
-            .get_result(c))?)
+        Ok(with_conn!(conn, |c| diesel::insert_into(
+            communities::table
+        )
+        .values(new)
+        .returning(CommunityRow::as_returning())
+        .get_result(c))?)
     }
 
     /// Looks a community up by id.
@@ -84,7 +86,10 @@ impl CommunityRow {
     }
 
     /// Looks a local community up by name, ignoring case.
-    pub fn local_by_name(conn: &mut AnyConn<'_>, name: &str) -> StorageResult<Option<CommunityRow>> {
+    pub fn local_by_name(
+        conn: &mut AnyConn<'_>,
+        name: &str,
+    ) -> StorageResult<Option<CommunityRow>> {
         let lowered = name.to_lowercase();
         Ok(with_conn!(conn, |c| communities::table
             .filter(communities::local.eq(true))
@@ -104,7 +109,11 @@ impl CommunityRow {
     }
 
     /// Local communities that are not deleted, by name.
-    pub fn list_local(conn: &mut AnyConn<'_>, limit: i64, offset: i64) -> StorageResult<Vec<CommunityRow>> {
+    pub fn list_local(
+        conn: &mut AnyConn<'_>,
+        limit: i64,
+        offset: i64,
+    ) -> StorageResult<Vec<CommunityRow>> {
         Ok(with_conn!(conn, |c| communities::table
             .filter(communities::local.eq(true))
             .filter(communities::deleted.eq(false))
@@ -116,11 +125,17 @@ impl CommunityRow {
     }
 
     /// Changes community fields.
-    pub fn update(conn: &mut AnyConn<'_>, id: i64, change: &CommunityChange) -> StorageResult<CommunityRow> {
-        Ok(with_conn!(conn, |c| diesel::update(communities::table.find(id))
-            .set(change)
-            .returning(CommunityRow::as_returning())
-            .get_result(c))?)
+    pub fn update(
+        conn: &mut AnyConn<'_>,
+        id: i64,
+        change: &CommunityChange,
+    ) -> StorageResult<CommunityRow> {
+        Ok(with_conn!(conn, |c| diesel::update(
+            communities::table.find(id)
+        )
+        .set(change)
+        .returning(CommunityRow::as_returning())
+        .get_result(c))?)
     }
 
     /// Loads several communities by id.
@@ -155,7 +170,11 @@ impl MemberRow {
     }
 
     /// The membership of a person in a community, if any.
-    pub fn get(conn: &mut AnyConn<'_>, community_id: i64, person_id: i64) -> StorageResult<Option<MemberRow>> {
+    pub fn get(
+        conn: &mut AnyConn<'_>,
+        community_id: i64,
+        person_id: i64,
+    ) -> StorageResult<Option<MemberRow>> {
         Ok(with_conn!(conn, |c| community_members::table
             .find((community_id, person_id))
             .select(MemberRow::as_select())
@@ -174,12 +193,19 @@ impl MemberRow {
         Ok(with_conn!(conn, |c| diesel::update(
             community_members::table.find((community_id, person_id))
         )
-        .set((community_members::state.eq(state), community_members::role.eq(role)))
+        .set((
+            community_members::state.eq(state),
+            community_members::role.eq(role)
+        ))
         .execute(c))?)
     }
 
     /// Removes a membership.
-    pub fn delete(conn: &mut AnyConn<'_>, community_id: i64, person_id: i64) -> StorageResult<usize> {
+    pub fn delete(
+        conn: &mut AnyConn<'_>,
+        community_id: i64,
+        person_id: i64,
+    ) -> StorageResult<usize> {
         Ok(with_conn!(conn, |c| diesel::delete(
             community_members::table.find((community_id, person_id))
         )
@@ -198,7 +224,10 @@ impl MemberRow {
             .inner_join(persons::table.on(persons::id.eq(community_members::person_id)))
             .filter(community_members::community_id.eq(community_id))
             .filter(community_members::state.eq(state))
-            .order((community_members::created_at.asc(), community_members::person_id.asc()))
+            .order((
+                community_members::created_at.asc(),
+                community_members::person_id.asc()
+            ))
             .limit(limit)
             .offset(offset)
             .select((MemberRow::as_select(), PersonRow::as_select()))
@@ -206,13 +235,19 @@ impl MemberRow {
     }
 
     /// Active moderators (and owners) of a community, owners first.
-    pub fn moderators(conn: &mut AnyConn<'_>, community_id: i64) -> StorageResult<Vec<(MemberRow, PersonRow)>> {
+    pub fn moderators(
+        conn: &mut AnyConn<'_>,
+        community_id: i64,
+    ) -> StorageResult<Vec<(MemberRow, PersonRow)>> {
         Ok(with_conn!(conn, |c| community_members::table
             .inner_join(persons::table.on(persons::id.eq(community_members::person_id)))
             .filter(community_members::community_id.eq(community_id))
             .filter(community_members::state.eq("active"))
             .filter(community_members::role.eq_any(["owner", "moderator"]))
-            .order((community_members::role.desc(), community_members::created_at.asc()))
+            .order((
+                community_members::role.desc(),
+                community_members::created_at.asc()
+            ))
             .select((MemberRow::as_select(), PersonRow::as_select()))
             .load(c))?)
     }

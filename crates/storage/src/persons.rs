@@ -101,10 +101,12 @@ impl PersonRow {
         id: i64,
         change: &PersonProfileChange,
     ) -> StorageResult<PersonRow> {
-        Ok(with_conn!(conn, |c| diesel::update(persons::table.find(id))
-            .set(change)
-            .returning(PersonRow::as_returning())
-            .get_result(c))?)
+        Ok(with_conn!(conn, |c| diesel::update(
+            persons::table.find(id)
+        )
+        .set(change)
+        .returning(PersonRow::as_returning())
+        .get_result(c))?)
     }
 
     /// Loads several persons by id.
@@ -148,7 +150,10 @@ impl LocalUserRow {
     }
 
     /// The account of a person.
-    pub fn by_person(conn: &mut AnyConn<'_>, person_id: i64) -> StorageResult<Option<LocalUserRow>> {
+    pub fn by_person(
+        conn: &mut AnyConn<'_>,
+        person_id: i64,
+    ) -> StorageResult<Option<LocalUserRow>> {
         Ok(with_conn!(conn, |c| local_users::table
             .find(person_id)
             .select(LocalUserRow::as_select())
@@ -178,9 +183,11 @@ impl LocalUserRow {
 
     /// Marks an account approved.
     pub fn approve(conn: &mut AnyConn<'_>, person_id: i64) -> StorageResult<usize> {
-        Ok(with_conn!(conn, |c| diesel::update(local_users::table.find(person_id))
-            .set(local_users::approved.eq(true))
-            .execute(c))?)
+        Ok(with_conn!(conn, |c| diesel::update(
+            local_users::table.find(person_id)
+        )
+        .set(local_users::approved.eq(true))
+        .execute(c))?)
     }
 
     /// Deletes a never-approved account together with its person.
@@ -225,7 +232,10 @@ impl SessionRow {
     }
 
     /// The session with this token hash.
-    pub fn by_token_hash(conn: &mut AnyConn<'_>, token_hash: &str) -> StorageResult<Option<SessionRow>> {
+    pub fn by_token_hash(
+        conn: &mut AnyConn<'_>,
+        token_hash: &str,
+    ) -> StorageResult<Option<SessionRow>> {
         Ok(with_conn!(conn, |c| sessions::table
             .filter(sessions::token_hash.eq(token_hash))
             .select(SessionRow::as_select())

@@ -123,7 +123,11 @@ impl PostRow {
             .inner_join(persons::table)
             .inner_join(communities::table)
             .filter(posts::id.eq(id))
-            .select((PostRow::as_select(), PersonRow::as_select(), CommunityRow::as_select()))
+            .select((
+                PostRow::as_select(),
+                PersonRow::as_select(),
+                CommunityRow::as_select()
+            ))
             .first(c)
             .optional())?)
     }
@@ -170,7 +174,11 @@ impl PostRow {
                 .filter(posts::community_id.eq(community_id))
                 .filter(posts::deleted.eq(false))
                 .filter(posts::removed.eq(false))
-                .select((PostRow::as_select(), PersonRow::as_select(), CommunityRow::as_select()))
+                .select((
+                    PostRow::as_select(),
+                    PersonRow::as_select(),
+                    CommunityRow::as_select(),
+                ))
                 .limit(limit)
                 .into_boxed();
             q = match sort {
@@ -201,12 +209,19 @@ impl PostRow {
     }
 
     /// The newest visible posts of a community, for its outbox.
-    pub fn newest_for_community(conn: &mut AnyConn<'_>, community_id: i64, limit: i64) -> StorageResult<Vec<PostWithContext>> {
+    pub fn newest_for_community(
+        conn: &mut AnyConn<'_>,
+        community_id: i64,
+        limit: i64,
+    ) -> StorageResult<Vec<PostWithContext>> {
         Self::list_for_community(conn, community_id, PostSort::New, None, limit)
     }
 
     /// Featured (pinned) visible posts of a community.
-    pub fn featured_for_community(conn: &mut AnyConn<'_>, community_id: i64) -> StorageResult<Vec<PostWithContext>> {
+    pub fn featured_for_community(
+        conn: &mut AnyConn<'_>,
+        community_id: i64,
+    ) -> StorageResult<Vec<PostWithContext>> {
         Ok(with_conn!(conn, |c| posts::table
             .inner_join(persons::table)
             .inner_join(communities::table)
@@ -215,7 +230,11 @@ impl PostRow {
             .filter(posts::deleted.eq(false))
             .filter(posts::removed.eq(false))
             .order(posts::published.desc())
-            .select((PostRow::as_select(), PersonRow::as_select(), CommunityRow::as_select()))
+            .select((
+                PostRow::as_select(),
+                PersonRow::as_select(),
+                CommunityRow::as_select()
+            ))
             .load(c))?)
     }
 
@@ -239,7 +258,12 @@ impl PostRow {
     }
 
     /// Adds to the comment count and records activity.
-    pub fn add_comment_count(conn: &mut AnyConn<'_>, id: i64, delta: i64, now: NaiveDateTime) -> StorageResult<()> {
+    pub fn add_comment_count(
+        conn: &mut AnyConn<'_>,
+        id: i64,
+        delta: i64,
+        now: NaiveDateTime,
+    ) -> StorageResult<()> {
         with_conn!(conn, |c| diesel::update(posts::table.find(id))
             .set((
                 posts::comment_count.eq(posts::comment_count + delta),
@@ -250,7 +274,10 @@ impl PostRow {
     }
 
     /// Id, score and publication time of posts published since `since` whose rank still decays.
-    pub fn rank_inputs_since(conn: &mut AnyConn<'_>, since: NaiveDateTime) -> StorageResult<Vec<(i64, i64, NaiveDateTime)>> {
+    pub fn rank_inputs_since(
+        conn: &mut AnyConn<'_>,
+        since: NaiveDateTime,
+    ) -> StorageResult<Vec<(i64, i64, NaiveDateTime)>> {
         Ok(with_conn!(conn, |c| posts::table
             .filter(posts::published.ge(since))
             .select((posts::id, posts::score, posts::published))
@@ -266,7 +293,10 @@ impl PostRow {
     }
 
     /// Zeroes the rank of posts older than `before`: they no longer compete for "hot".
-    pub fn retire_hot_rank_before(conn: &mut AnyConn<'_>, before: NaiveDateTime) -> StorageResult<usize> {
+    pub fn retire_hot_rank_before(
+        conn: &mut AnyConn<'_>,
+        before: NaiveDateTime,
+    ) -> StorageResult<usize> {
         Ok(with_conn!(conn, |c| diesel::update(
             posts::table
                 .filter(posts::published.lt(before))
@@ -286,7 +316,11 @@ impl PostRow {
     }
 
     /// Recent visible posts by a person, newest first.
-    pub fn recent_by_creator(conn: &mut AnyConn<'_>, creator_id: i64, limit: i64) -> StorageResult<Vec<PostWithContext>> {
+    pub fn recent_by_creator(
+        conn: &mut AnyConn<'_>,
+        creator_id: i64,
+        limit: i64,
+    ) -> StorageResult<Vec<PostWithContext>> {
         Ok(with_conn!(conn, |c| posts::table
             .inner_join(persons::table)
             .inner_join(communities::table)
@@ -295,7 +329,11 @@ impl PostRow {
             .filter(posts::removed.eq(false))
             .order((posts::published.desc(), posts::id.desc()))
             .limit(limit)
-            .select((PostRow::as_select(), PersonRow::as_select(), CommunityRow::as_select()))
+            .select((
+                PostRow::as_select(),
+                PersonRow::as_select(),
+                CommunityRow::as_select()
+            ))
             .load(c))?)
     }
 }

@@ -92,18 +92,23 @@ pub fn comment_totals(conn: &mut AnyConn<'_>, comment_id: i64) -> StorageResult<
 }
 
 fn totals(rows: &[(i32, i64)]) -> VoteTotals {
-    rows.iter().fold(VoteTotals::default(), |mut t, &(score, n)| {
-        if score > 0 {
-            t.upvotes += n;
-        } else if score < 0 {
-            t.downvotes += n;
-        }
-        t
-    })
+    rows.iter()
+        .fold(VoteTotals::default(), |mut t, &(score, n)| {
+            if score > 0 {
+                t.upvotes += n;
+            } else if score < 0 {
+                t.downvotes += n;
+            }
+            t
+        })
 }
 
 /// A person's votes on the given posts, as (post id, score).
-pub fn my_post_votes(conn: &mut AnyConn<'_>, person_id: i64, post_ids: &[i64]) -> StorageResult<Vec<(i64, i32)>> {
+pub fn my_post_votes(
+    conn: &mut AnyConn<'_>,
+    person_id: i64,
+    post_ids: &[i64],
+) -> StorageResult<Vec<(i64, i32)>> {
     Ok(with_conn!(conn, |c| post_votes::table
         .filter(post_votes::person_id.eq(person_id))
         .filter(post_votes::post_id.eq_any(post_ids))
@@ -112,7 +117,11 @@ pub fn my_post_votes(conn: &mut AnyConn<'_>, person_id: i64, post_ids: &[i64]) -
 }
 
 /// A person's votes on the comments of a post, as (comment id, score).
-pub fn my_comment_votes(conn: &mut AnyConn<'_>, person_id: i64, post_id: i64) -> StorageResult<Vec<(i64, i32)>> {
+pub fn my_comment_votes(
+    conn: &mut AnyConn<'_>,
+    person_id: i64,
+    post_id: i64,
+) -> StorageResult<Vec<(i64, i32)>> {
     Ok(with_conn!(conn, |c| comment_votes::table
         .filter(comment_votes::person_id.eq(person_id))
         .filter(comment_votes::post_id.eq(post_id))

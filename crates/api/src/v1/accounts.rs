@@ -4,11 +4,13 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
 use axum::http::HeaderMap;
+use axum::http::StatusCode;
 use cairn_core::accounts::{self, Origin, ProfileEdit, Registration};
 
-use crate::dto::{AccountDto, LoginRequest, LoginResponse, PersonDto, ProfileRequest, RegisterRequest};
+use crate::dto::{
+    AccountDto, LoginRequest, LoginResponse, PersonDto, ProfileRequest, RegisterRequest,
+};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, Auth, bearer_token};
 use crate::state::ApiState;
@@ -53,7 +55,11 @@ pub async fn login(
 /// End the current session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "accounts", security(("bearer" = [])),
     responses((status = 204), (status = 401, body = ErrorBody)))]
-pub async fn logout(State(s): State<ApiState>, _auth: Auth, headers: HeaderMap) -> ApiResult<StatusCode> {
+pub async fn logout(
+    State(s): State<ApiState>,
+    _auth: Auth,
+    headers: HeaderMap,
+) -> ApiResult<StatusCode> {
     if let Some(token) = bearer_token(&headers) {
         accounts::logout(&s.ctx, token).await?;
     }
@@ -79,21 +85,29 @@ pub async fn update_me(
         display_name: req.display_name,
         bio: req.bio,
     };
-    Ok(Json(accounts::update_profile(&s.ctx, &user, edit).await?.into()))
+    Ok(Json(
+        accounts::update_profile(&s.ctx, &user, edit).await?.into(),
+    ))
 }
 
 /// A local user's profile.
 #[utoipa::path(get, path = "/api/v1/users/{name}", tag = "accounts",
     params(("name" = String, Path, description = "Username")),
     responses((status = 200, body = PersonDto), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
-pub async fn get_user(State(s): State<ApiState>, ApiPath(name): ApiPath<String>) -> ApiResult<Json<PersonDto>> {
+pub async fn get_user(
+    State(s): State<ApiState>,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<PersonDto>> {
     Ok(Json(accounts::person_by_name(&s.ctx, &name).await?.into()))
 }
 
 /// Accounts waiting for approval (administrators).
 #[utoipa::path(get, path = "/api/v1/admin/registrations", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = [AccountDto]), (status = 403, body = ErrorBody)))]
-pub async fn pending_registrations(State(s): State<ApiState>, Auth(user): Auth) -> ApiResult<Json<Vec<AccountDto>>> {
+pub async fn pending_registrations(
+    State(s): State<ApiState>,
+    Auth(user): Auth,
+) -> ApiResult<Json<Vec<AccountDto>>> {
     let list = accounts::pending_registrations(&s.ctx, &user).await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }

@@ -7,8 +7,8 @@ use cairn_core::communities::{self, NewCommunityInput};
 use cairn_core::posts;
 
 use crate::dto::{
-    CommunityDto, CommunitySummaryDto, CreateCommunityRequest, InviteRequest, JoinResponse, ListPostsQuery, MemberDto,
-    PageQuery, PostPageDto,
+    CommunityDto, CommunitySummaryDto, CreateCommunityRequest, InviteRequest, JoinResponse,
+    ListPostsQuery, MemberDto, PageQuery, PostPageDto,
 };
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, MaybeAuth};
@@ -55,7 +55,9 @@ pub async fn get_community(
     MaybeAuth(user): MaybeAuth,
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<CommunityDto>> {
-    Ok(Json(communities::get(&s.ctx, &name, user.as_ref()).await?.into()))
+    Ok(Json(
+        communities::get(&s.ctx, &name, user.as_ref()).await?.into(),
+    ))
 }
 
 /// Join, or ask to join, a community.
@@ -95,7 +97,8 @@ pub async fn list_members(
     ApiPath(name): ApiPath<String>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<Vec<MemberDto>>> {
-    let list = communities::members(&s.ctx, &name, q.limit.unwrap_or(100), q.offset.unwrap_or(0)).await?;
+    let list =
+        communities::members(&s.ctx, &name, q.limit.unwrap_or(100), q.offset.unwrap_or(0)).await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }
 
@@ -166,7 +169,15 @@ pub async fn list_posts(
     ApiQuery(q): ApiQuery<ListPostsQuery>,
 ) -> ApiResult<Json<PostPageDto>> {
     let sort = posts::parse_sort(q.sort.as_deref())?;
-    let page = posts::list_for_community(&s.ctx, &name, sort, q.cursor.as_deref(), q.limit.unwrap_or(20), user.as_ref()).await?;
+    let page = posts::list_for_community(
+        &s.ctx,
+        &name,
+        sort,
+        q.cursor.as_deref(),
+        q.limit.unwrap_or(20),
+        user.as_ref(),
+    )
+    .await?;
     Ok(Json(PostPageDto {
         posts: page.posts.into_iter().map(Into::into).collect(),
         next_cursor: page.next_cursor,

@@ -5,10 +5,10 @@ mod communities;
 mod posts;
 
 use axum::Json;
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -66,11 +66,19 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::http(StatusCode::NOT_FOUND, "no_such_endpoint", "There is no API endpoint at this path.")
+    ApiError::http(
+        StatusCode::NOT_FOUND,
+        "no_such_endpoint",
+        "There is no API endpoint at this path.",
+    )
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::http(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "This endpoint does not answer to that method.")
+    ApiError::http(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "This endpoint does not answer to that method.",
+    )
 }
 
 /// The /api/v1 routes.
@@ -84,23 +92,60 @@ pub fn routes(state: ApiState) -> Router {
         .route("/me", get(accounts::me).patch(accounts::update_me))
         .route("/users/{name}", get(accounts::get_user))
         .route("/admin/registrations", get(accounts::pending_registrations))
-        .route("/admin/registrations/{username}/approve", post(accounts::approve_registration))
-        .route("/admin/registrations/{username}/reject", post(accounts::reject_registration))
-        .route("/communities", post(communities::create_community).get(communities::list_communities))
+        .route(
+            "/admin/registrations/{username}/approve",
+            post(accounts::approve_registration),
+        )
+        .route(
+            "/admin/registrations/{username}/reject",
+            post(accounts::reject_registration),
+        )
+        .route(
+            "/communities",
+            post(communities::create_community).get(communities::list_communities),
+        )
         .route("/communities/{name}", get(communities::get_community))
-        .route("/communities/{name}/join", post(communities::join_community))
-        .route("/communities/{name}/leave", post(communities::leave_community))
-        .route("/communities/{name}/members", get(communities::list_members))
-        .route("/communities/{name}/join-requests", get(communities::list_join_requests))
-        .route("/communities/{name}/join-requests/{username}/approve", post(communities::approve_join_request))
-        .route("/communities/{name}/join-requests/{username}/reject", post(communities::reject_join_request))
+        .route(
+            "/communities/{name}/join",
+            post(communities::join_community),
+        )
+        .route(
+            "/communities/{name}/leave",
+            post(communities::leave_community),
+        )
+        .route(
+            "/communities/{name}/members",
+            get(communities::list_members),
+        )
+        .route(
+            "/communities/{name}/join-requests",
+            get(communities::list_join_requests),
+        )
+        .route(
+            "/communities/{name}/join-requests/{username}/approve",
+            post(communities::approve_join_request),
+        )
+        .route(
+            "/communities/{name}/join-requests/{username}/reject",
+            post(communities::reject_join_request),
+        )
         .route("/communities/{name}/invites", post(communities::invite))
         .route("/communities/{name}/posts", get(communities::list_posts))
         .route("/posts", post(posts::create_post))
-        .route("/posts/{id}", get(posts::get_post).patch(posts::edit_post).delete(posts::delete_post))
+        .route(
+            "/posts/{id}",
+            get(posts::get_post)
+                .patch(posts::edit_post)
+                .delete(posts::delete_post),
+        )
         .route("/posts/{id}/vote", post(posts::vote_post))
         .route("/posts/{id}/comments", post(posts::create_comment))
-        .route("/comments/{id}", get(posts::get_comment).patch(posts::edit_comment).delete(posts::delete_comment))
+        .route(
+            "/comments/{id}",
+            get(posts::get_comment)
+                .patch(posts::edit_comment)
+                .delete(posts::delete_comment),
+        )
         .route("/comments/{id}/vote", post(posts::vote_comment))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

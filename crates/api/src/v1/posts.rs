@@ -7,8 +7,8 @@ use cairn_core::posts::{self, NewPostInput, PostEdit};
 use cairn_core::{comments, votes};
 
 use crate::dto::{
-    CommentDto, CreateCommentRequest, CreatePostRequest, EditCommentRequest, EditPostRequest, PostDetailDto, PostDto,
-    VoteRequest, VoteResponse,
+    CommentDto, CreateCommentRequest, CreatePostRequest, EditCommentRequest, EditPostRequest,
+    PostDetailDto, PostDto, VoteRequest, VoteResponse,
 };
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, Auth, MaybeAuth};
@@ -71,7 +71,11 @@ pub async fn edit_post(
 #[utoipa::path(delete, path = "/api/v1/posts/{id}", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Post id")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete_post(State(s): State<ApiState>, Auth(user): Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<StatusCode> {
+pub async fn delete_post(
+    State(s): State<ApiState>,
+    Auth(user): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
     posts::delete(&s.ctx, &user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -86,7 +90,9 @@ pub async fn vote_post(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<VoteRequest>,
 ) -> ApiResult<Json<VoteResponse>> {
-    Ok(Json(votes::vote_post(&s.ctx, &user, id, req.score).await?.into()))
+    Ok(Json(
+        votes::vote_post(&s.ctx, &user, id, req.score).await?.into(),
+    ))
 }
 
 /// Comment on a post or reply to a comment.
@@ -107,7 +113,10 @@ pub async fn create_comment(
 /// A comment.
 #[utoipa::path(get, path = "/api/v1/comments/{id}", tag = "comments", params(("id" = i64, Path, description = "Comment id")),
     responses((status = 200, body = CommentDto), (status = 404, body = ErrorBody)))]
-pub async fn get_comment(State(s): State<ApiState>, ApiPath(id): ApiPath<i64>) -> ApiResult<Json<CommentDto>> {
+pub async fn get_comment(
+    State(s): State<ApiState>,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<CommentDto>> {
     Ok(Json(comments::get(&s.ctx, id).await?.into()))
 }
 
@@ -122,14 +131,20 @@ pub async fn edit_comment(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<EditCommentRequest>,
 ) -> ApiResult<Json<CommentDto>> {
-    Ok(Json(comments::edit(&s.ctx, &user, id, &req.body).await?.into()))
+    Ok(Json(
+        comments::edit(&s.ctx, &user, id, &req.body).await?.into(),
+    ))
 }
 
 /// Delete a comment (its author), or remove it (a moderator).
 #[utoipa::path(delete, path = "/api/v1/comments/{id}", tag = "comments", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Comment id")),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete_comment(State(s): State<ApiState>, Auth(user): Auth, ApiPath(id): ApiPath<i64>) -> ApiResult<StatusCode> {
+pub async fn delete_comment(
+    State(s): State<ApiState>,
+    Auth(user): Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
     comments::delete(&s.ctx, &user, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -144,5 +159,9 @@ pub async fn vote_comment(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<VoteRequest>,
 ) -> ApiResult<Json<VoteResponse>> {
-    Ok(Json(votes::vote_comment(&s.ctx, &user, id, req.score).await?.into()))
+    Ok(Json(
+        votes::vote_comment(&s.ctx, &user, id, req.score)
+            .await?
+            .into(),
+    ))
 }

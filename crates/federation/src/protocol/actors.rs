@@ -27,9 +27,17 @@ pub struct Group {
     pub source: Option<Source>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_last_lenient")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "deserialize_last_lenient"
+    )]
     pub icon: Option<ImageObject>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_last_lenient")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "deserialize_last_lenient"
+    )]
     pub image: Option<ImageObject>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sensitive: Option<bool>,
@@ -40,7 +48,11 @@ pub struct Group {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub featured: Option<Url>,
     /// The moderators collection (Lemmy), which FEP-1b12 also reads from `attributedTo`.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_moderators")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "deserialize_moderators"
+    )]
     pub attributed_to: Option<Url>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub posting_restricted_to_mods: Option<bool>,
@@ -51,7 +63,11 @@ pub struct Group {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<Endpoints>,
     pub public_key: PublicKey,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "deserialize_languages")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "deserialize_languages"
+    )]
     pub language: Vec<LanguageTag>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published: Option<DateTime<Utc>>,
@@ -110,9 +126,17 @@ pub struct Person {
     pub summary: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_last_lenient")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "deserialize_last_lenient"
+    )]
     pub icon: Option<ImageObject>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_last_lenient")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "deserialize_last_lenient"
+    )]
     pub image: Option<ImageObject>,
     pub inbox: Url,
     /// Lemmy requires an outbox; many microblogs omit nothing here, but be liberal.
@@ -163,7 +187,11 @@ pub struct Instance {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<Endpoints>,
     pub public_key: PublicKey,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "deserialize_languages")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "deserialize_languages"
+    )]
     pub language: Vec<LanguageTag>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published: Option<DateTime<Utc>>,

@@ -82,8 +82,8 @@ where
     Ok(match v {
         Some(serde_json::Value::Array(items)) => items
             .into_iter()
-            .filter_map(|i| serde_json::from_value(i).ok())
-            .last(),
+            .rev()
+            .find_map(|i| serde_json::from_value(i).ok()),
         Some(other) => serde_json::from_value(other).ok(),
         None => None,
     })
@@ -124,7 +124,10 @@ where
         match v {
             serde_json::Value::String(s) => Url::parse(&s).ok().map(|u| (u, None)),
             serde_json::Value::Object(o) => {
-                let id = o.get("id").and_then(|i| i.as_str()).and_then(|s| Url::parse(s).ok())?;
+                let id = o
+                    .get("id")
+                    .and_then(|i| i.as_str())
+                    .and_then(|s| Url::parse(s).ok())?;
                 let kind = o.get("type").and_then(|t| t.as_str()).map(str::to_owned);
                 Some((id, kind))
             }

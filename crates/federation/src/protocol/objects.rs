@@ -17,7 +17,10 @@ pub struct Page {
     #[serde(rename = "type")]
     pub kind: PageType,
     pub id: Url,
-    #[serde(deserialize_with = "deserialize_attributed_to", serialize_with = "serialize_attributed_to")]
+    #[serde(
+        deserialize_with = "deserialize_attributed_to",
+        serialize_with = "serialize_attributed_to"
+    )]
     pub attributed_to: Vec<(Url, Option<String>)>,
     #[serde(default, deserialize_with = "deserialize_urls")]
     pub to: Vec<Url>,
@@ -38,21 +41,45 @@ pub struct Page {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
     /// The post's web page, which Mastodon links to.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_url_lenient")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "deserialize_url_lenient"
+    )]
     pub url: Option<Url>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "deserialize_attachments")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "deserialize_attachments"
+    )]
     pub attachment: Vec<Attachment>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_last_lenient")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "deserialize_last_lenient"
+    )]
     pub image: Option<ImageObject>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sensitive: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_last_lenient")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "deserialize_last_lenient"
+    )]
     pub language: Option<LanguageTag>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "deserialize_tags")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "deserialize_tags"
+    )]
     pub tag: Vec<Tag>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_reply_to: Option<Url>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_url_lenient")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "deserialize_url_lenient"
+    )]
     pub context: Option<Url>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published: Option<DateTime<Utc>>,
@@ -79,7 +106,10 @@ pub struct Note {
     #[serde(rename = "type")]
     pub kind: NoteType,
     pub id: Url,
-    #[serde(deserialize_with = "deserialize_attributed_to", serialize_with = "serialize_attributed_to")]
+    #[serde(
+        deserialize_with = "deserialize_attributed_to",
+        serialize_with = "serialize_attributed_to"
+    )]
     pub attributed_to: Vec<(Url, Option<String>)>,
     #[serde(default, deserialize_with = "deserialize_urls")]
     pub to: Vec<Url>,
@@ -93,13 +123,25 @@ pub struct Note {
     pub media_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "deserialize_tags")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "deserialize_tags"
+    )]
     pub tag: Vec<Tag>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distinguished: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_last_lenient")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "deserialize_last_lenient"
+    )]
     pub language: Option<LanguageTag>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_url_lenient")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "deserialize_url_lenient"
+    )]
     pub context: Option<Url>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published: Option<DateTime<Utc>>,
@@ -142,7 +184,11 @@ pub struct Attachment {
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub href: Option<Url>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "deserialize_url_lenient")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "deserialize_url_lenient"
+    )]
     pub url: Option<Url>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
