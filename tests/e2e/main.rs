@@ -4,5 +4,6 @@ mod accounts;
 mod activitypub;
 mod communities;
 mod golden;
+mod migrations;
 mod posts;
 mod smoke;

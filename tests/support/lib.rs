@@ -44,7 +44,8 @@ macro_rules! backend_tests {
 }
 
 fn postgres_base() -> String {
-    std::env::var("CAIRN_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+    std::env::var("CAIRN_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
 /// A PostgreSQL database that lives as long as this value.
@@ -56,7 +57,12 @@ impl PgDatabase {
     fn create() -> Self {
         let name = format!("cairn_test_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::establish(&format!("{}/postgres", postgres_base()))
-            .unwrap_or_else(|e| panic!("PostgreSQL is required for the postgres tests ({}): {e}", postgres_base()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL is required for the postgres tests ({}): {e}",
+                    postgres_base()
+                )
+            });
         diesel::sql_query(format!("CREATE DATABASE {name}"))
             .execute(&mut admin)
             .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
@@ -71,7 +77,26 @@ impl PgDatabase {
 impl Drop for PgDatabase {
     fn drop(&mut self) {
         if let Ok(mut admin) = PgConnection::establish(&format!("{}/postgres", postgres_base())) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).execute(&mut admin);
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}
+
+/// A database of the given backend that nothing else uses, and a guard that removes it.
+pub fn scratch_database(backend: Backend) -> (String, Box<dyn std::any::Any + Send>) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("scratch.sqlite3").display());
+            (url, Box::new(dir))
+        }
+        Backend::Postgres => {
+            let db = PgDatabase::create();
+            (db.url(), Box::new(db))
         }
     }
 }
@@ -116,15 +141,30 @@ impl Answer {
     /// Panics unless the status is `expected`, showing the body.
     #[track_caller]
     pub fn expect(&self, expected: u16) -> &Value {
-        assert_eq!(self.status.as_u16(), expected, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            expected,
+            "unexpected status; body: {}",
+            self.body
+        );
         &self.body
     }
 
     /// Panics unless the answer is the error `code` with status `status` and a message.
     #[track_caller]
     pub fn expect_error(&self, status: u16, code: &str) {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
-        assert_eq!(self.error_code(), code, "unexpected error code; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        assert_eq!(
+            self.error_code(),
+            code,
+            "unexpected error code; body: {}",
+            self.body
+        );
         assert!(
             self.body["message"].as_str().is_some_and(|m| !m.is_empty()),
             "error without a message: {}",
@@ -143,7 +183,9 @@ impl TestInstance {
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let pg = (backend == Backend::Postgres).then(PgDatabase::create);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let domain = format!("localhost:{port}");
         let mut config = Config {
@@ -161,7 +203,9 @@ impl TestInstance {
         };
         tweak(&mut config);
         let validated = config.validate().expect("valid test config");
-        let running = app::start(&validated, listener, false).await.expect("instance starts");
+        let running = app::start(&validated, listener, false)
+            .await
+            .expect("instance starts");
         Self {
             base: format!("http://{domain}"),
             domain,
@@ -208,11 +252,21 @@ impl TestInstance {
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Answer { status, headers, body }
+        Answer {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// Sends a request with an optional token and JSON body.
-    pub async fn send(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Answer {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Answer {
         let mut req = self.client.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -247,17 +301,20 @@ impl TestInstance {
 
     /// POST JSON, optionally signed in.
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
-        self.send(reqwest::Method::POST, path, token, Some(&body)).await
+        self.send(reqwest::Method::POST, path, token, Some(&body))
+            .await
     }
 
     /// PATCH JSON, signed in.
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Answer {
-        self.send(reqwest::Method::PATCH, path, Some(token), Some(&body)).await
+        self.send(reqwest::Method::PATCH, path, Some(token), Some(&body))
+            .await
     }
 
     /// DELETE, signed in.
     pub async fn delete(&self, path: &str, token: &str) -> Answer {
-        self.send(reqwest::Method::DELETE, path, Some(token), None).await
+        self.send(reqwest::Method::DELETE, path, Some(token), None)
+            .await
     }
 
     /// Registers `name` with a standard password and signs in.
@@ -277,7 +334,10 @@ impl TestInstance {
                 serde_json::json!({"username": name, "password": password}),
             )
             .await;
-        let token = login.expect(200)["token"].as_str().expect("token").to_owned();
+        let token = login.expect(200)["token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
         User {
             name: name.to_owned(),
             token,
@@ -310,8 +370,9 @@ impl TestInstance {
     }
 }
 
-
 /// The folder of the copied ActivityPub fixtures.
 pub fn fixtures_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join("activitypub")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join("activitypub")
 }

@@ -175,6 +175,15 @@ async fn comment(State(s): State<ApiState>, ApiPath(id): ApiPath<i64>) -> WebRes
     .into_response())
 }
 
+/// The page for a URL nothing answers.
+pub async fn not_found(State(s): State<ApiState>) -> Response {
+    WebError(
+        CoreError::not_found("page_not_found", "There is no page at this address."),
+        s.ctx.settings().site_name.clone(),
+    )
+    .into_response()
+}
+
 /// HTML pages for the URLs shared with ActivityPub documents.
 pub fn routes(state: ApiState) -> Router {
     Router::new()

@@ -69,10 +69,14 @@ pub async fn build(config: &Validated) -> anyhow::Result<Instance> {
         .layer(middleware::from_fn_with_state(html, negotiate));
     let federation_json =
         cairn_federation::json_routes().layer(cairn_federation::middleware(federation));
+    let fallback = Router::new()
+        .fallback(cairn_api::web::not_found)
+        .with_state(state.clone());
     let router = Router::new()
         .merge(cairn_api::api_routes(state))
         .merge(negotiated)
         .merge(federation_json)
+        .fallback_service(fallback)
         .layer(DefaultBodyLimit::max(config.raw.max_body_bytes))
         .layer(TraceLayer::new_for_http());
     Ok(Instance { ctx, router })

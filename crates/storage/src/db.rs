@@ -223,6 +223,23 @@ impl Database {
         .await
     }
 
+    /// Reverts every applied migration, newest first; returns their names. For testing that
+    /// each `down.sql` undoes its `up.sql`, and for operators rolling back by hand.
+    pub async fn revert_all(&self) -> Result<Vec<String>, StorageError> {
+        self.run(|conn| {
+            let reverted = match conn {
+                AnyConn::Postgres(c) => c
+                    .revert_all_migrations(POSTGRES_MIGRATIONS)
+                    .map(|v| v.iter().map(ToString::to_string).collect()),
+                AnyConn::Sqlite(c) => c
+                    .revert_all_migrations(SQLITE_MIGRATIONS)
+                    .map(|v| v.iter().map(ToString::to_string).collect()),
+            };
+            reverted.map_err(|e| StorageError::Migration(e.to_string()))
+        })
+        .await
+    }
+
     /// Runs `f` with a pooled connection on tokio's blocking pool, since diesel is synchronous.
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
