@@ -13,7 +13,11 @@ async fn tour(backend: Backend) {
     let post = cairn.get(&format!("/api/v1/posts/{id}"), None).await;
     assert_eq!(post.expect(200)["post"]["title"], "Compost tips");
     let c = cairn
-        .post(&format!("/api/v1/posts/{id}/comments"), Some(&alice.token), json!({"body": "Use leaves"}))
+        .post(
+            &format!("/api/v1/posts/{id}/comments"),
+            Some(&alice.token),
+            json!({"body": "Use leaves"}),
+        )
         .await;
     c.expect(201);
     cairn.stop().await;
