@@ -10,8 +10,8 @@ use axum::routing::get;
 use cairn_core::model::{CommentNode, CommunityView, Person, PostDetail};
 use cairn_core::{CoreError, accounts, comments, communities, posts};
 
-use crate::extract::ApiPath;
 use crate::state::ApiState;
+use axum::extract::Path;
 
 #[derive(Template)]
 #[template(path = "home.html")]
@@ -121,7 +121,7 @@ async fn home(State(s): State<ApiState>) -> WebResult {
     }))
 }
 
-async fn community(State(s): State<ApiState>, ApiPath(name): ApiPath<String>) -> WebResult {
+async fn community(State(s): State<ApiState>, Path(name): Path<String>) -> WebResult {
     let site = s.ctx.settings().site_name.clone();
     let err = |e| WebError(e, site.clone());
     let view = communities::get(&s.ctx, &name, None).await.map_err(err)?;
@@ -136,7 +136,7 @@ async fn community(State(s): State<ApiState>, ApiPath(name): ApiPath<String>) ->
     }))
 }
 
-async fn person(State(s): State<ApiState>, ApiPath(name): ApiPath<String>) -> WebResult {
+async fn person(State(s): State<ApiState>, Path(name): Path<String>) -> WebResult {
     let site = s.ctx.settings().site_name.clone();
     let err = |e| WebError(e, site.clone());
     let person = accounts::person_by_name(&s.ctx, &name).await.map_err(err)?;
@@ -151,8 +151,19 @@ async fn person(State(s): State<ApiState>, ApiPath(name): ApiPath<String>) -> We
     }))
 }
 
-async fn post(State(s): State<ApiState>, ApiPath(id): ApiPath<i64>) -> WebResult {
+/// Parses a numeric id from the path; anything else is a page that does not exist.
+fn parse_id(raw: &str, site: &str) -> Result<i64, WebError> {
+    raw.parse().map_err(|_| {
+        WebError(
+            CoreError::not_found("page_not_found", "There is no page at this address."),
+            site.to_owned(),
+        )
+    })
+}
+
+async fn post(State(s): State<ApiState>, Path(raw): Path<String>) -> WebResult {
     let site = s.ctx.settings().site_name.clone();
+    let id = parse_id(&raw, &site)?;
     let detail = posts::get_detail(&s.ctx, id, None)
         .await
         .map_err(|e| WebError(e, site.clone()))?;
@@ -162,8 +173,9 @@ async fn post(State(s): State<ApiState>, ApiPath(id): ApiPath<i64>) -> WebResult
     }))
 }
 
-async fn comment(State(s): State<ApiState>, ApiPath(id): ApiPath<i64>) -> WebResult {
+async fn comment(State(s): State<ApiState>, Path(raw): Path<String>) -> WebResult {
     let site = s.ctx.settings().site_name.clone();
+    let id = parse_id(&raw, &site)?;
     let view = comments::get(&s.ctx, id)
         .await
         .map_err(|e| WebError(e, site.clone()))?;

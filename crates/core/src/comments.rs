@@ -193,6 +193,22 @@ pub async fn delete(ctx: &Cairn, user: &AuthUser, id: i64) -> CoreResult<()> {
         .await
 }
 
+/// The ActivityPub ids of a post's visible comments, oldest first (for its context collection).
+pub async fn thread_ap_ids(ctx: &Cairn, post_id: i64) -> CoreResult<Vec<String>> {
+    ctx.db()
+        .run(move |conn| -> CoreResult<_> {
+            let mut rows: Vec<CommentRow> =
+                CommentRow::for_post(conn, post_id, crate::posts::MAX_COMMENTS_PER_POST)?
+                    .into_iter()
+                    .map(|(c, _)| c)
+                    .filter(|c| !c.deleted && !c.removed)
+                    .collect();
+            rows.sort_by_key(|c| (c.published, c.id));
+            Ok(rows.into_iter().map(|c| c.ap_id).collect())
+        })
+        .await
+}
+
 /// A person's recent visible comments.
 pub async fn recent_by_person(ctx: &Cairn, person_id: i64, limit: i64) -> CoreResult<Vec<Comment>> {
     ctx.db()

@@ -49,6 +49,8 @@ pub fn json_routes() -> Router {
         .route("/c/{name}/featured", get(group_featured))
         .route("/c/{name}/moderators", get(group_moderators))
         .route("/u/{name}/outbox", get(person_outbox))
+        .route("/post/{id}/context", get(post_context))
+        .route("/site_outbox", get(site_outbox))
 }
 
 fn ap<T: serde::Serialize>(doc: T) -> FederationJson<WithContext<T>> {
@@ -89,7 +91,14 @@ async fn person(Path(name): Path<String>, data: Data<Cairn>) -> FederationResult
     }
 }
 
-async fn post(Path(id): Path<i64>, data: Data<Cairn>) -> FederationResult<Response> {
+/// Parses a numeric id from the path; anything else names nothing.
+fn parse_id(raw: &str, what: &'static str) -> FederationResult<i64> {
+    raw.parse()
+        .map_err(|_| CoreError::not_found(what, "Nothing has that id.").into())
+}
+
+async fn post(Path(raw): Path<String>, data: Data<Cairn>) -> FederationResult<Response> {
+    let id = parse_id(&raw, "post_not_found")?;
     let view = posts::get_view(&data, id, None).await?;
     if !view.post.local {
         // We only mirror remote posts; their origin is authoritative.
@@ -105,7 +114,8 @@ async fn post(Path(id): Path<i64>, data: Data<Cairn>) -> FederationResult<Respon
     Ok(ap(convert::page(&view)?).into_response())
 }
 
-async fn comment(Path(id): Path<i64>, data: Data<Cairn>) -> FederationResult<Response> {
+async fn comment(Path(raw): Path<String>, data: Data<Cairn>) -> FederationResult<Response> {
+    let id = parse_id(&raw, "comment_not_found")?;
     let view = comments::get(&data, id).await?;
     if !view.comment.local {
         return Ok(Redirect::permanent(&view.comment.ap_id).into_response());
@@ -195,6 +205,42 @@ async fn person_outbox(Path(name): Path<String>, data: Data<Cairn>) -> Federatio
     .into_response())
 }
 
+/// The thread of a post as an ordered collection (FEP-7888): the post, then its comments in the
+/// order they were written, so others can backfill a conversation (FEP-f228).
+async fn post_context(Path(raw): Path<String>, data: Data<Cairn>) -> FederationResult<Response> {
+    let id = parse_id(&raw, "post_not_found")?;
+    let view = posts::get_view(&data, id, None).await?;
+    if !view.post.local {
+        return Ok(Redirect::permanent(&format!("{}/context", view.post.ap_id)).into_response());
+    }
+    if view.post.deleted || view.post.removed {
+        return Err(CoreError::gone("post_deleted", "This post was deleted.").into());
+    }
+    let mut items = vec![url(&view.post.ap_id)?];
+    for ap_id in comments::thread_ap_ids(&data, id).await? {
+        items.push(url(&ap_id)?);
+    }
+    Ok(ap(OrderedCollection {
+        kind: OrderedCollectionType::OrderedCollection,
+        id: url(&format!("{}/context", view.post.ap_id))?,
+        total_items: Some(items.len() as i64),
+        ordered_items: items,
+    })
+    .into_response())
+}
+
+async fn site_outbox(data: Data<Cairn>) -> FederationResult<Response> {
+    // The instance actor publishes nothing itself; the collection exists because the actor
+    // document names it.
+    Ok(ap(OrderedCollection::<serde_json::Value> {
+        kind: OrderedCollectionType::OrderedCollection,
+        id: url(&format!("{}/site_outbox", data.urls().base()))?,
+        total_items: Some(0),
+        ordered_items: vec![],
+    })
+    .into_response())
+}
+
 #[derive(Debug, Deserialize)]
 struct WebfingerQuery {
     resource: Option<String>,
@@ -271,7 +317,16 @@ async fn webfinger(
 }
 
 fn jrd(doc: Webfinger) -> Response {
-    let mut resp = Json(doc).into_response();
+    // The library's link type writes absent templates as `null`; drop them, as other servers do.
+    let mut value = serde_json::to_value(&doc).unwrap_or_default();
+    if let Some(links) = value.get_mut("links").and_then(|l| l.as_array_mut()) {
+        for link in links {
+            if let Some(obj) = link.as_object_mut() {
+                obj.retain(|_, v| !v.is_null());
+            }
+        }
+    }
+    let mut resp = Json(value).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/jrd+json"),

@@ -110,7 +110,11 @@ impl Config {
         }
         // Only known keys are taken from the environment: other CAIRN_* variables (CAIRN_CONFIG,
         // test switches) belong to other tools and must not break start-up.
-        figment = figment.merge(Env::prefixed("CAIRN_").filter(|k| KEYS.contains(&k.as_str())));
+        // Figment hands the filter the key as written (upper case), so compare without case.
+        figment = figment.merge(
+            Env::prefixed("CAIRN_")
+                .filter(|k| KEYS.iter().any(|key| k.as_str().eq_ignore_ascii_case(key))),
+        );
         figment.extract().map_err(|e| ConfigError(describe(e)))
     }
 
@@ -273,6 +277,23 @@ mod tests {
                 .to_string()
                 .contains("`registration_mode`")
         );
+    }
+
+    #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail fixes the closure's error type"
+    )]
+    fn environment_keys_are_recognised() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CAIRN_SITE_NAME", "From env");
+            jail.set_env("CAIRN_BIND", "127.0.0.1:9999");
+            jail.set_env("CAIRN_UNRELATED_SWITCH", "1");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.site_name, "From env");
+            assert_eq!(c.bind, "127.0.0.1:9999");
+            Ok(())
+        });
     }
 
     #[test]
