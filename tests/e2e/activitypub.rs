@@ -615,7 +615,76 @@ async fn tombstones_and_unknown_ids(backend: Backend) {
     cairn.stop().await;
 }
 
+/// A thread's context collection lists the post, then its visible comments oldest first, and the
+/// instance actor's outbox and malformed ids answer as documents rather than pages.
+async fn context_and_site_outbox(backend: Backend) {
+    let cairn = TestInstance::start(backend).await;
+    let alice = cairn.user("alice").await;
+    cairn.community(&alice, "gardening", "open").await;
+    let post = cairn.post_in(&alice, "gardening", "Threaded").await;
+    let first = comment(&cairn, &alice, post, None, "First").await;
+    let second = comment(&cairn, &alice, post, Some(first), "Second, a reply").await;
+    let third = comment(&cairn, &alice, post, None, "Third, then deleted").await;
+    cairn
+        .delete(&format!("/api/v1/comments/{third}"), &alice.token)
+        .await
+        .expect(204);
+
+    let page = cairn.get_ap(&format!("/post/{post}")).await;
+    let context_url = expect_ap(&page)["context"]
+        .as_str()
+        .expect("context")
+        .to_owned();
+    assert_eq!(context_url, cairn.url(&format!("/post/{post}/context")));
+    let context = cairn.get_ap(&format!("/post/{post}/context")).await;
+    let body = expect_ap(&context);
+    assert_eq!(body["type"], "OrderedCollection");
+    assert_eq!(body["id"], context_url.as_str());
+    let items: Vec<&str> = body["orderedItems"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|v| v.as_str().expect("id"))
+        .collect();
+    assert_eq!(
+        items,
+        vec![
+            cairn.url(&format!("/post/{post}")),
+            cairn.url(&format!("/comment/{first}")),
+            cairn.url(&format!("/comment/{second}")),
+        ]
+    );
+    assert_eq!(body["totalItems"], 3);
+
+    let outbox = cairn.get_ap("/site_outbox").await;
+    assert_eq!(expect_ap(&outbox)["type"], "OrderedCollection");
+    assert_eq!(outbox.body["totalItems"], 0);
+
+    // A malformed id is a missing document for servers and a missing page for browsers.
+    cairn
+        .get_ap("/post/abc")
+        .await
+        .expect_error(404, "post_not_found");
+    let html = cairn.get_accept("/post/abc", "text/html").await;
+    assert_eq!(html.status, 404);
+    assert!(header(&html, CONTENT_TYPE).starts_with("text/html"));
+    // Unknown pages are friendly HTML too.
+    let missing = cairn.get_accept("/no/such/page", "text/html").await;
+    assert_eq!(missing.status, 404);
+    assert!(header(&missing, CONTENT_TYPE).starts_with("text/html"));
+
+    // WebFinger links carry no null members.
+    let wf = webfinger(&cairn, &format!("acct:alice@{}", cairn.domain)).await;
+    for link in wf.body["links"].as_array().expect("links") {
+        for (key, value) in link.as_object().expect("link object") {
+            assert!(!value.is_null(), "null `{key}` in {link}");
+        }
+    }
+    cairn.stop().await;
+}
+
 backend_tests!(
+    context_and_site_outbox,
     webfinger_lookups,
     nodeinfo,
     content_negotiation,
