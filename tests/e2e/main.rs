@@ -5,5 +5,6 @@ mod activitypub;
 mod communities;
 mod golden;
 mod migrations;
+mod outbox;
 mod posts;
 mod smoke;

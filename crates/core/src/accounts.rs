@@ -255,6 +255,17 @@ pub async fn update_profile(ctx: &Cairn, user: &AuthUser, edit: ProfileEdit) -> 
     Ok(row.into())
 }
 
+/// A person, local or remote, by id.
+pub async fn person_by_id(ctx: &Cairn, id: i64) -> CoreResult<Person> {
+    ctx.db()
+        .run(move |conn| -> CoreResult<Person> {
+            PersonRow::by_id(conn, id)?
+                .map(Person::from)
+                .ok_or_else(|| CoreError::not_found("user_not_found", "No such user."))
+        })
+        .await
+}
+
 /// A local person by name.
 pub async fn person_by_name(ctx: &Cairn, name: &str) -> CoreResult<Person> {
     let name = name.to_owned();

@@ -9,6 +9,7 @@ use cairn_storage::{AnyConn, db_now};
 use crate::communities::{ensure_can_participate, is_moderator};
 use crate::context::Cairn;
 use crate::error::{CoreError, CoreResult};
+use crate::events::{EventKind, Subject, emit};
 use crate::markdown;
 use crate::model::{AuthUser, Comment, CommentView, Community, Person, Post};
 use crate::validate;
@@ -99,9 +100,21 @@ pub async fn create(
                 &child_path(&parent_path, row.id),
             )?;
             PostRow::add_comment_count(conn, post_id, 1, now)?;
+            emit(
+                conn,
+                EventKind::CommentCreated,
+                person_id,
+                Subject {
+                    community_id: Some(community.id),
+                    post_id: Some(post_id),
+                    comment_id: Some(row.id),
+                    ..Subject::default()
+                },
+            )?;
             Ok(row.id)
         })
         .await?;
+    ctx.notify_outbox();
     get(ctx, id).await
 }
 
@@ -159,9 +172,22 @@ pub async fn edit(ctx: &Cairn, user: &AuthUser, id: i64, body: &str) -> CoreResu
                 ));
             }
             CommentRow::update_body(conn, id, &body, &html, db_now())?;
-            load(conn, id)
+            let view = load(conn, id)?;
+            emit(
+                conn,
+                EventKind::CommentUpdated,
+                person_id,
+                Subject {
+                    community_id: Some(view.community.id),
+                    post_id: Some(view.post.id),
+                    comment_id: Some(id),
+                    ..Subject::default()
+                },
+            )?;
+            Ok(view)
         })
         .await
+        .inspect(|_| ctx.notify_outbox())
 }
 
 /// Deletes a comment: its author deletes it, a moderator removes it.
@@ -174,14 +200,22 @@ pub async fn delete(ctx: &Cairn, user: &AuthUser, id: i64) -> CoreResult<()> {
                 return Ok(());
             }
             let now = db_now();
+            let post = PostRow::by_id(conn, comment.post_id)?.ok_or_else(not_found)?;
+            let subject = Subject {
+                community_id: Some(post.community_id),
+                post_id: Some(post.id),
+                comment_id: Some(id),
+                ..Subject::default()
+            };
             if comment.creator_id == person_id {
                 CommentRow::set_deleted(conn, id, true, false, now)?;
+                emit(conn, EventKind::CommentDeleted, person_id, subject)?;
                 return Ok(());
             }
-            let post = PostRow::by_id(conn, comment.post_id)?.ok_or_else(not_found)?;
             let community = CommunityRow::by_id(conn, post.community_id)?.ok_or_else(not_found)?;
             if is_moderator(conn, &community, person_id)? {
                 CommentRow::set_deleted(conn, id, false, true, now)?;
+                emit(conn, EventKind::CommentRemoved, person_id, subject)?;
                 Ok(())
             } else {
                 Err(CoreError::forbidden(
@@ -191,6 +225,7 @@ pub async fn delete(ctx: &Cairn, user: &AuthUser, id: i64) -> CoreResult<()> {
             }
         })
         .await
+        .inspect(|_| ctx.notify_outbox())
 }
 
 /// The ActivityPub ids of a post's visible comments, oldest first (for its context collection).

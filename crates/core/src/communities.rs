@@ -219,6 +219,33 @@ pub async fn get(ctx: &Cairn, name: &str, viewer: Option<&AuthUser>) -> CoreResu
         .await
 }
 
+/// A community, local or remote, by id.
+pub async fn by_id(ctx: &Cairn, id: i64) -> CoreResult<Community> {
+    ctx.db()
+        .run(move |conn| -> CoreResult<Community> {
+            Ok(Community::from(
+                CommunityRow::by_id(conn, id)?.ok_or_else(not_found)?,
+            ))
+        })
+        .await
+}
+
+/// The inboxes that receive a local community's activities: those of its active remote
+/// members, shared inboxes preferred and each listed once.
+pub async fn remote_follower_inboxes(ctx: &Cairn, community_id: i64) -> CoreResult<Vec<String>> {
+    ctx.db()
+        .run(move |conn| -> CoreResult<Vec<String>> {
+            let mut inboxes: Vec<String> = MemberRow::remote_active(conn, community_id)?
+                .into_iter()
+                .map(|p| p.shared_inbox_url.unwrap_or(p.inbox_url))
+                .collect();
+            inboxes.sort();
+            inboxes.dedup();
+            Ok(inboxes)
+        })
+        .await
+}
+
 /// A local community by name, without counts (for federation documents).
 pub async fn by_name(ctx: &Cairn, name: &str) -> CoreResult<Community> {
     let name = name.to_owned();

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use cairn_storage::Database;
+use tokio::sync::Notify;
 
 use crate::settings::InstanceSettings;
 use crate::urls::Urls;
@@ -19,6 +20,7 @@ struct Inner {
     db: Database,
     settings: InstanceSettings,
     urls: Urls,
+    outbox: Arc<Notify>,
 }
 
 impl Cairn {
@@ -26,7 +28,12 @@ impl Cairn {
     pub fn new(db: Database, settings: InstanceSettings) -> Self {
         let urls = Urls::new(settings.base_url());
         Self {
-            inner: Arc::new(Inner { db, settings, urls }),
+            inner: Arc::new(Inner {
+                db,
+                settings,
+                urls,
+                outbox: Arc::new(Notify::new()),
+            }),
         }
     }
 
@@ -38,6 +45,16 @@ impl Cairn {
     /// The instance settings.
     pub fn settings(&self) -> &InstanceSettings {
         &self.inner.settings
+    }
+
+    /// Wakes the federation publisher: an outbox event was committed.
+    pub fn notify_outbox(&self) {
+        self.inner.outbox.notify_one();
+    }
+
+    /// What the federation publisher waits on.
+    pub fn outbox_signal(&self) -> Arc<Notify> {
+        self.inner.outbox.clone()
     }
 
     /// The URL builder.

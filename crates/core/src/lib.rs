@@ -10,6 +10,7 @@ pub mod communities;
 mod context;
 pub mod crypto;
 mod error;
+pub mod events;
 pub mod markdown;
 pub mod model;
 pub mod posts;

@@ -15,6 +15,7 @@ use cairn_storage::{AnyConn, db_now, votes};
 use crate::communities::{ensure_can_participate, is_moderator, local_row};
 use crate::context::Cairn;
 use crate::error::{CoreError, CoreResult};
+use crate::events::{EventKind, Subject, emit};
 use crate::markdown;
 use crate::model::{AuthUser, Comment, CommentNode, Community, Person, Post, PostDetail, PostView};
 use crate::ranking::hot_rank;
@@ -101,9 +102,20 @@ pub async fn create(ctx: &Cairn, user: &AuthUser, input: NewPostInput) -> CoreRe
                 },
             )?;
             PostRow::set_ap_id(conn, row.id, &urls.post(row.id))?;
+            emit(
+                conn,
+                EventKind::PostCreated,
+                person_id,
+                Subject {
+                    community_id: Some(community.id),
+                    post_id: Some(row.id),
+                    ..Subject::default()
+                },
+            )?;
             Ok(row.id)
         })
         .await?;
+    ctx.notify_outbox();
     get_view(ctx, id, Some(user)).await
 }
 
@@ -226,9 +238,20 @@ pub async fn edit(ctx: &Cairn, user: &AuthUser, id: i64, edit: PostEdit) -> Core
                 ));
             }
             PostRow::update(conn, id, &change)?;
+            emit(
+                conn,
+                EventKind::PostUpdated,
+                person_id,
+                Subject {
+                    community_id: Some(post.community_id),
+                    post_id: Some(id),
+                    ..Subject::default()
+                },
+            )?;
             load_view(conn, id, Some(&viewer))
         })
         .await
+        .inspect(|_| ctx.notify_outbox())
 }
 
 /// Deletes a post: its author deletes it, a moderator removes it. Both serve a Tombstone.
@@ -241,13 +264,20 @@ pub async fn delete(ctx: &Cairn, user: &AuthUser, id: i64) -> CoreResult<()> {
                 return Ok(());
             }
             let now = db_now();
+            let subject = Subject {
+                community_id: Some(post.community_id),
+                post_id: Some(id),
+                ..Subject::default()
+            };
             if post.creator_id == person_id {
                 PostRow::set_deleted(conn, id, true, false, now)?;
+                emit(conn, EventKind::PostDeleted, person_id, subject)?;
                 return Ok(());
             }
             let community = CommunityRow::by_id(conn, post.community_id)?.ok_or_else(not_found)?;
             if is_moderator(conn, &community, person_id)? {
                 PostRow::set_deleted(conn, id, false, true, now)?;
+                emit(conn, EventKind::PostRemoved, person_id, subject)?;
                 Ok(())
             } else {
                 Err(CoreError::forbidden(
@@ -257,6 +287,7 @@ pub async fn delete(ctx: &Cairn, user: &AuthUser, id: i64) -> CoreResult<()> {
             }
         })
         .await
+        .inspect(|_| ctx.notify_outbox())
 }
 
 /// Listing order as clients name it.

@@ -9,6 +9,7 @@ use cairn_storage::{db_now, votes};
 use crate::communities::ensure_can_participate;
 use crate::context::Cairn;
 use crate::error::{CoreError, CoreResult};
+use crate::events::{EventKind, Subject, emit};
 use crate::model::AuthUser;
 use crate::ranking::hot_rank;
 
@@ -53,7 +54,22 @@ pub async fn vote_post(
                 .ok_or_else(|| CoreError::Internal("post without community".into()))?;
             ensure_can_participate(conn, &community, person_id)?;
             let now = db_now();
+            let previous = votes::post_vote_of(conn, post_id, person_id)?;
             votes::set_post_vote(conn, post_id, person_id, score, None, now)?;
+            if previous.unwrap_or(0) != score {
+                emit(
+                    conn,
+                    EventKind::PostVoted,
+                    person_id,
+                    Subject {
+                        community_id: Some(post.community_id),
+                        post_id: Some(post_id),
+                        score: Some(score),
+                        previous_score: previous,
+                        ..Subject::default()
+                    },
+                )?;
+            }
             let t = votes::post_totals(conn, post_id)?;
             let new_score = t.upvotes - t.downvotes;
             PostRow::set_votes(
@@ -71,6 +87,7 @@ pub async fn vote_post(
             })
         })
         .await
+        .inspect(|_| ctx.notify_outbox())
 }
 
 /// Sets the caller's vote on a comment.
@@ -98,7 +115,22 @@ pub async fn vote_comment(
             let community = CommunityRow::by_id(conn, post.community_id)?
                 .ok_or_else(|| CoreError::Internal("post without community".into()))?;
             ensure_can_participate(conn, &community, person_id)?;
+            let previous = votes::comment_vote_of(conn, comment_id, person_id)?;
             votes::set_comment_vote(conn, comment_id, post.id, person_id, score, None, db_now())?;
+            if previous.unwrap_or(0) != score {
+                emit(
+                    conn,
+                    EventKind::CommentVoted,
+                    person_id,
+                    Subject {
+                        community_id: Some(post.community_id),
+                        post_id: Some(post.id),
+                        comment_id: Some(comment_id),
+                        score: Some(score),
+                        previous_score: previous,
+                    },
+                )?;
+            }
             let t = votes::comment_totals(conn, comment_id)?;
             CommentRow::set_votes(conn, comment_id, t.upvotes, t.downvotes)?;
             Ok(Tally {
@@ -109,4 +141,5 @@ pub async fn vote_comment(
             })
         })
         .await
+        .inspect(|_| ctx.notify_outbox())
 }

@@ -8,6 +8,7 @@ pub mod convert;
 mod error;
 pub mod negotiate;
 pub mod protocol;
+pub mod publish;
 mod routes;
 
 use activitypub_federation::config::{FederationConfig, FederationMiddleware};

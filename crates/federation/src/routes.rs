@@ -51,6 +51,8 @@ pub fn json_routes() -> Router {
         .route("/u/{name}/outbox", get(person_outbox))
         .route("/post/{id}/context", get(post_context))
         .route("/site_outbox", get(site_outbox))
+        .route("/activities/{kind}/{id}", get(activity))
+        .route("/activities/announce/{kind}/{id}", get(announce_activity))
 }
 
 fn ap<T: serde::Serialize>(doc: T) -> FederationJson<WithContext<T>> {
@@ -227,6 +229,49 @@ async fn post_context(Path(raw): Path<String>, data: Data<Cairn>) -> FederationR
         ordered_items: items,
     })
     .into_response())
+}
+
+/// An activity we published, at its id, so receivers can dereference it.
+async fn activity(
+    Path((kind, id)): Path<(String, String)>,
+    data: Data<Cairn>,
+) -> FederationResult<Response> {
+    stored_activity(
+        &data,
+        &format!("{}/activities/{kind}/{id}", data.urls().base()),
+    )
+    .await
+}
+
+async fn announce_activity(
+    Path((kind, id)): Path<(String, String)>,
+    data: Data<Cairn>,
+) -> FederationResult<Response> {
+    stored_activity(
+        &data,
+        &format!("{}/activities/announce/{kind}/{id}", data.urls().base()),
+    )
+    .await
+}
+
+async fn stored_activity(data: &Data<Cairn>, ap_id: &str) -> FederationResult<Response> {
+    let ap_id = ap_id.to_owned();
+    let row = data
+        .db()
+        .run(move |conn| cairn_storage::activities::ActivityRow::by_ap_id(conn, &ap_id))
+        .await
+        .map_err(|e| FederationError::Core(e.into()))?
+        .filter(|r| r.local)
+        .ok_or_else(|| CoreError::not_found("activity_not_found", "No activity has that id."))?;
+    if row.sensitive {
+        // Follows and their answers say who follows whom; Lemmy hides them too.
+        return Err(
+            CoreError::forbidden("activity_private", "This activity is not public.").into(),
+        );
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&row.data).map_err(|e| FederationError::Internal(e.to_string()))?;
+    Ok(FederationJson(json).into_response())
 }
 
 async fn site_outbox(data: Data<Cairn>) -> FederationResult<Response> {

@@ -108,9 +108,10 @@ async fn negotiate(State(html): State<Router>, req: Request, next: Next) -> Resp
 
 /// Background work of a running instance.
 pub fn spawn_tasks(ctx: &Cairn, config: &Validated) -> Vec<JoinHandle<()>> {
+    let publisher = tokio::spawn(cairn_federation::publish::run(ctx.clone()));
     let ctx = ctx.clone();
     let every = Duration::from_secs(config.raw.hot_rank_refresh_seconds);
-    vec![tokio::spawn(async move {
+    let ranks = tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -120,7 +121,8 @@ pub fn spawn_tasks(ctx: &Cairn, config: &Validated) -> Vec<JoinHandle<()>> {
                 Err(e) => tracing::warn!(error = %e, "hot rank refresh failed"),
             }
         }
-    })]
+    });
+    vec![publisher, ranks]
 }
 
 /// A running server, as tests and `cairn serve` hold it.

@@ -252,6 +252,20 @@ impl MemberRow {
             .load(c))?)
     }
 
+    /// The persons on other instances who are active members (followers) of a community.
+    pub fn remote_active(
+        conn: &mut AnyConn<'_>,
+        community_id: i64,
+    ) -> StorageResult<Vec<PersonRow>> {
+        Ok(with_conn!(conn, |c| community_members::table
+            .inner_join(persons::table.on(persons::id.eq(community_members::person_id)))
+            .filter(community_members::community_id.eq(community_id))
+            .filter(community_members::state.eq("active"))
+            .filter(persons::local.eq(false))
+            .select(PersonRow::as_select())
+            .load(c))?)
+    }
+
     /// Number of memberships of a community in a given state.
     pub fn count(conn: &mut AnyConn<'_>, community_id: i64, state: &str) -> StorageResult<i64> {
         Ok(with_conn!(conn, |c| community_members::table

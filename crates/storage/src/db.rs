@@ -299,7 +299,7 @@ mod tests {
         let path = dir.path().join("m.sqlite3");
         let url = DatabaseUrl::parse(path.to_str().unwrap()).unwrap();
         let db = Database::connect(&url, &PoolOptions::default()).unwrap();
-        assert_eq!(db.migrate().await.unwrap().len(), 1);
+        assert!(!db.migrate().await.unwrap().is_empty());
         assert!(db.migrate().await.unwrap().is_empty());
     }
 }

@@ -7,8 +7,12 @@ mod db;
 mod error;
 pub mod schema;
 
+pub mod activities;
 pub mod comments;
 pub mod communities;
+pub mod deliveries;
+pub mod events;
+pub mod instances;
 pub mod persons;
 pub mod posts;
 pub mod site;

@@ -188,3 +188,65 @@ diesel::allow_tables_to_appear_in_same_query!(
     post_votes,
     comment_votes,
 );
+
+diesel::table! {
+    outbox_events (id) {
+        id -> BigInt,
+        kind -> Text,
+        actor_id -> BigInt,
+        community_id -> Nullable<BigInt>,
+        post_id -> Nullable<BigInt>,
+        comment_id -> Nullable<BigInt>,
+        target_person_id -> Nullable<BigInt>,
+        score -> Nullable<Integer>,
+        previous_score -> Nullable<Integer>,
+        created_at -> Timestamp,
+        processed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    activities (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        kind -> Text,
+        actor_ap_id -> Text,
+        data -> Text,
+        local -> Bool,
+        sensitive -> Bool,
+        published -> Timestamp,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> BigInt,
+        activity_id -> BigInt,
+        inbox_url -> Text,
+        host -> Text,
+        signer_ap_id -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        leased_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    instances (host) {
+        host -> Text,
+        software -> Nullable<Text>,
+        version -> Nullable<Text>,
+        consecutive_failures -> Integer,
+        last_success_at -> Nullable<Timestamp>,
+        last_failure_at -> Nullable<Timestamp>,
+        dead_since -> Nullable<Timestamp>,
+        nodeinfo_fetched_at -> Nullable<Timestamp>,
+        blocked -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(deliveries -> activities (activity_id));
+diesel::allow_tables_to_appear_in_same_query!(outbox_events, activities, deliveries, instances);

@@ -128,3 +128,29 @@ pub fn my_comment_votes(
         .select((comment_votes::comment_id, comment_votes::score))
         .load(c))?)
 }
+
+/// A person's current vote on a post, if any.
+pub fn post_vote_of(
+    conn: &mut AnyConn<'_>,
+    post_id: i64,
+    person_id: i64,
+) -> StorageResult<Option<i32>> {
+    Ok(with_conn!(conn, |c| post_votes::table
+        .find((post_id, person_id))
+        .select(post_votes::score)
+        .first(c)
+        .optional())?)
+}
+
+/// A person's current vote on a comment, if any.
+pub fn comment_vote_of(
+    conn: &mut AnyConn<'_>,
+    comment_id: i64,
+    person_id: i64,
+) -> StorageResult<Option<i32>> {
+    Ok(with_conn!(conn, |c| comment_votes::table
+        .find((comment_id, person_id))
+        .select(comment_votes::score)
+        .first(c)
+        .optional())?)
+}

@@ -4,6 +4,7 @@
 //! unknown fields are ignored) and serialise the documents Cairn serves. They are separate from
 //! domain types; `crate::convert` builds them.
 
+pub mod activities;
 pub mod actors;
 pub mod collections;
 pub mod objects;

@@ -1,0 +1,4 @@
+DROP TABLE instances;
+DROP TABLE deliveries;
+DROP TABLE activities;
+DROP TABLE outbox_events;

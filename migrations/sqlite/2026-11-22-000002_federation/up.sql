@@ -1,0 +1,62 @@
+-- Federation state, SQLite spelling; keep in step with migrations/postgres. The durable outbox
+-- of domain events, the activities we sent or received, delivery work and other instances.
+
+-- Domain events written by cairn-core in the same transaction as the change they describe.
+-- The federation publisher turns each into activities and deliveries, then marks it processed.
+CREATE TABLE outbox_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    actor_id BIGINT NOT NULL,
+    community_id BIGINT,
+    post_id BIGINT,
+    comment_id BIGINT,
+    target_person_id BIGINT,
+    score INTEGER,
+    previous_score INTEGER,
+    created_at TIMESTAMP NOT NULL,
+    processed_at TIMESTAMP
+);
+CREATE INDEX outbox_events_pending ON outbox_events (id) WHERE processed_at IS NULL;
+
+-- Activities by id: ours (dereferenceable at their id) and received ones (to drop duplicates).
+CREATE TABLE activities (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ap_id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    actor_ap_id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    local BOOLEAN NOT NULL,
+    sensitive BOOLEAN NOT NULL DEFAULT 0,
+    published TIMESTAMP NOT NULL
+);
+CREATE INDEX activities_published ON activities (published);
+
+-- One row per activity and target inbox. Workers lease rows by host, sign, send and either
+-- delete them (delivered or permanently refused) or push next_attempt_at back.
+CREATE TABLE deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    activity_id BIGINT NOT NULL REFERENCES activities (id) ON DELETE CASCADE,
+    inbox_url TEXT NOT NULL,
+    host TEXT NOT NULL,
+    signer_ap_id TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TIMESTAMP NOT NULL,
+    leased_until TIMESTAMP,
+    last_error TEXT,
+    created_at TIMESTAMP NOT NULL,
+    UNIQUE (activity_id, inbox_url)
+);
+CREATE INDEX deliveries_due ON deliveries (next_attempt_at, host);
+
+CREATE TABLE instances (
+    host TEXT PRIMARY KEY,
+    software TEXT,
+    version TEXT,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    last_success_at TIMESTAMP,
+    last_failure_at TIMESTAMP,
+    dead_since TIMESTAMP,
+    nodeinfo_fetched_at TIMESTAMP,
+    blocked BOOLEAN NOT NULL DEFAULT 0,
+    updated_at TIMESTAMP NOT NULL
+);
