@@ -3,6 +3,7 @@
 mod accounts;
 mod activitypub;
 mod communities;
+mod delivery;
 mod golden;
 mod migrations;
 mod outbox;

@@ -1,6 +1,7 @@
 //! The instance itself: its actor key pair and public statistics.
 
 use cairn_storage::comments::CommentRow;
+use cairn_storage::communities::CommunityRow;
 use cairn_storage::db_now;
 use cairn_storage::persons::{PersonRow, SessionRow};
 use cairn_storage::posts::PostRow;
@@ -58,6 +59,56 @@ pub async fn get(ctx: &Cairn) -> CoreResult<Site> {
         private_key: row.private_key,
         published: crate::model::utc(row.created_at),
     })
+}
+
+/// A local actor able to sign requests: a person, a community or the instance.
+#[derive(Debug, Clone)]
+pub struct Signer {
+    pub ap_id: String,
+    pub inbox_url: String,
+    pub public_key: String,
+    pub private_key: String,
+}
+
+/// The local actor with this ActivityPub id and its keys, if it is ours and can sign.
+pub async fn signer(ctx: &Cairn, ap_id: &str) -> CoreResult<Option<Signer>> {
+    let ap_id = ap_id.to_owned();
+    let urls = ctx.urls().clone();
+    ctx.db()
+        .run(move |conn| -> CoreResult<Option<Signer>> {
+            if ap_id == urls.instance() {
+                return Ok(SiteRow::get(conn)?.map(|s| Signer {
+                    ap_id: ap_id.clone(),
+                    inbox_url: urls.shared_inbox(),
+                    public_key: s.public_key,
+                    private_key: s.private_key,
+                }));
+            }
+            if let Some(p) = PersonRow::by_ap_id(conn, &ap_id)?
+                && p.local
+                && let Some(private_key) = p.private_key
+            {
+                return Ok(Some(Signer {
+                    ap_id: p.ap_id,
+                    inbox_url: p.inbox_url,
+                    public_key: p.public_key,
+                    private_key,
+                }));
+            }
+            if let Some(c) = CommunityRow::by_ap_id(conn, &ap_id)?
+                && c.local
+                && let Some(private_key) = c.private_key
+            {
+                return Ok(Some(Signer {
+                    ap_id: c.ap_id,
+                    inbox_url: c.inbox_url,
+                    public_key: c.public_key,
+                    private_key,
+                }));
+            }
+            Ok(None)
+        })
+        .await
 }
 
 /// Public counts for NodeInfo.

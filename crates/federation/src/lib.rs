@@ -5,11 +5,13 @@
 //! `Data` extractor, which the [`FederationMiddleware`] layer from [`middleware`] provides.
 
 pub mod convert;
+pub mod deliver;
 mod error;
 pub mod negotiate;
 pub mod protocol;
 pub mod publish;
 mod routes;
+pub mod signer;
 
 use activitypub_federation::config::{FederationConfig, FederationMiddleware};
 use cairn_core::Cairn;

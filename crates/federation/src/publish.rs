@@ -416,13 +416,17 @@ pub async fn publish_pending(ctx: &Cairn) -> FederationResult<usize> {
     }
 }
 
-/// Runs the publisher until the task is aborted: publishes whenever a change is committed.
-pub async fn run(ctx: Cairn) {
+/// Runs the publisher until the task is aborted: publishes whenever a change is committed and
+/// wakes the delivery worker when it queued work.
+pub async fn run(ctx: Cairn, deliveries_ready: std::sync::Arc<tokio::sync::Notify>) {
     let signal = ctx.outbox_signal();
     loop {
         match publish_pending(&ctx).await {
             Ok(0) => {}
-            Ok(n) => tracing::debug!(deliveries = n, "queued deliveries"),
+            Ok(n) => {
+                tracing::debug!(deliveries = n, "queued deliveries");
+                deliveries_ready.notify_one();
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "publishing failed; retrying shortly");
                 tokio::time::sleep(Duration::from_secs(5)).await;

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use activitypub_federation::config::FederationConfig;
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
@@ -12,8 +13,11 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use cairn_api::{ApiState, RateLimits};
 use cairn_core::{Cairn, ranking, site};
+use cairn_federation::deliver::DeliveryOptions;
 use cairn_storage::{Database, PoolOptions};
+use std::sync::Arc;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 use tower_http::trace::TraceLayer;
@@ -43,6 +47,7 @@ pub async fn open_database(config: &Validated) -> anyhow::Result<Database> {
 pub struct Instance {
     pub ctx: Cairn,
     pub router: Router,
+    pub federation: FederationConfig<Cairn>,
 }
 
 /// Builds the instance: database, domain handle, instance keys and routes.
@@ -52,7 +57,14 @@ pub async fn build(config: &Validated) -> anyhow::Result<Instance> {
     site::ensure(&ctx)
         .await
         .context("cannot create the instance key pair")?;
-    let federation = cairn_federation::config(ctx.clone(), false)
+    if config.raw.dev_insecure_federation {
+        tracing::warn!(
+            "INSECURE FEDERATION IS ON (dev_insecure_federation): plain http, explicit ports and \
+             loopback addresses are accepted. This is for development and tests only; never run a \
+             public instance like this."
+        );
+    }
+    let federation = cairn_federation::config(ctx.clone(), config.raw.dev_insecure_federation)
         .await
         .map_err(|e| anyhow::anyhow!("cannot configure federation: {e}"))?;
 
@@ -68,7 +80,7 @@ pub async fn build(config: &Validated) -> anyhow::Result<Instance> {
         .layer(cairn_federation::middleware(federation.clone()))
         .layer(middleware::from_fn_with_state(html, negotiate));
     let federation_json =
-        cairn_federation::json_routes().layer(cairn_federation::middleware(federation));
+        cairn_federation::json_routes().layer(cairn_federation::middleware(federation.clone()));
     let fallback = Router::new()
         .fallback(cairn_api::web::not_found)
         .with_state(state.clone());
@@ -79,7 +91,11 @@ pub async fn build(config: &Validated) -> anyhow::Result<Instance> {
         .fallback_service(fallback)
         .layer(DefaultBodyLimit::max(config.raw.max_body_bytes))
         .layer(TraceLayer::new_for_http());
-    Ok(Instance { ctx, router })
+    Ok(Instance {
+        ctx,
+        router,
+        federation,
+    })
 }
 
 /// Sends ActivityPub requests to the federation handlers and everything else to the HTML
@@ -107,8 +123,24 @@ async fn negotiate(State(html): State<Router>, req: Request, next: Next) -> Resp
 }
 
 /// Background work of a running instance.
-pub fn spawn_tasks(ctx: &Cairn, config: &Validated) -> Vec<JoinHandle<()>> {
-    let publisher = tokio::spawn(cairn_federation::publish::run(ctx.clone()));
+pub fn spawn_tasks(instance: &Instance, config: &Validated) -> Vec<JoinHandle<()>> {
+    let ctx = &instance.ctx;
+    let deliveries_ready = Arc::new(Notify::new());
+    let publisher = tokio::spawn(cairn_federation::publish::run(
+        ctx.clone(),
+        deliveries_ready.clone(),
+    ));
+    let options = DeliveryOptions {
+        per_host: config.raw.delivery_per_host,
+        total: config.raw.delivery_concurrency,
+        retry_base: Duration::from_secs(config.raw.delivery_retry_base_seconds),
+        ..DeliveryOptions::default()
+    };
+    let deliverer = tokio::spawn(cairn_federation::deliver::run(
+        instance.federation.clone(),
+        deliveries_ready,
+        options,
+    ));
     let ctx = ctx.clone();
     let every = Duration::from_secs(config.raw.hot_rank_refresh_seconds);
     let ranks = tokio::spawn(async move {
@@ -122,7 +154,7 @@ pub fn spawn_tasks(ctx: &Cairn, config: &Validated) -> Vec<JoinHandle<()>> {
             }
         }
     });
-    vec![publisher, ranks]
+    vec![publisher, deliverer, ranks]
 }
 
 /// A running server, as tests and `cairn serve` hold it.
@@ -168,7 +200,12 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     let instance = build(config).await?;
     let addr = listener.local_addr()?;
-    let tasks = spawn_tasks(&instance.ctx, config);
+    let tasks = if config.raw.background_workers {
+        spawn_tasks(&instance, config)
+    } else {
+        tracing::info!("background workers are off in this process (background_workers = false)");
+        vec![]
+    };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let app = instance
         .router

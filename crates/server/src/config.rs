@@ -42,6 +42,48 @@ pub struct Config {
     pub login_per_minute: u32,
     /// Log filter in `RUST_LOG` syntax; `RUST_LOG` itself wins when set.
     pub log: String,
+    /// Requests in flight to one other instance at most.
+    pub delivery_per_host: usize,
+    /// Outgoing deliveries in flight overall at most.
+    pub delivery_concurrency: usize,
+    /// Seconds before the first retry of a failed delivery; each later retry waits twice as long.
+    pub delivery_retry_base_seconds: u64,
+    /// Development and tests only: allow plain http, explicit ports and loopback addresses in
+    /// federation. Never enable it on a public instance.
+    #[serde(deserialize_with = "lenient_bool")]
+    pub dev_insecure_federation: bool,
+    /// Whether this process runs the background workers (publisher, delivery, rank refresh).
+    /// Several processes sharing PostgreSQL may all run them; turn them off for processes that
+    /// should only answer HTTP.
+    #[serde(deserialize_with = "lenient_bool")]
+    pub background_workers: bool,
+}
+
+/// Reads a switch written as a boolean, 0/1, or yes/no/true/false/on/off, since environment
+/// variables such as CAIRN_DEV_INSECURE_FEDERATION=1 arrive as numbers or strings.
+fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bool(bool),
+        Int(i64),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Bool(b) => Ok(b),
+        Raw::Int(0) => Ok(false),
+        Raw::Int(1) => Ok(true),
+        Raw::Int(n) => Err(serde::de::Error::custom(format!(
+            "`{n}` is not a switch; use true or false"
+        ))),
+        Raw::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" | "" => Ok(false),
+            other => Err(serde::de::Error::custom(format!(
+                "`{other}` is not a switch; use true or false"
+            ))),
+        },
+    }
 }
 
 impl Default for Config {
@@ -60,6 +102,11 @@ impl Default for Config {
             register_per_hour: 10,
             login_per_minute: 20,
             log: "info".into(),
+            delivery_per_host: 4,
+            delivery_concurrency: 64,
+            delivery_retry_base_seconds: 30,
+            dev_insecure_federation: false,
+            background_workers: true,
         }
     }
 }
@@ -79,6 +126,11 @@ const KEYS: &[&str] = &[
     "register_per_hour",
     "login_per_minute",
     "log",
+    "delivery_per_host",
+    "delivery_concurrency",
+    "delivery_retry_base_seconds",
+    "dev_insecure_federation",
+    "background_workers",
 ];
 
 /// A configuration problem, worded for the operator.
@@ -145,6 +197,18 @@ impl Config {
         }
         if self.hot_rank_refresh_seconds == 0 {
             return Err(key("hot_rank_refresh_seconds", "must be at least 1".into()));
+        }
+        if self.delivery_per_host == 0 {
+            return Err(key("delivery_per_host", "must be at least 1".into()));
+        }
+        if self.delivery_concurrency == 0 {
+            return Err(key("delivery_concurrency", "must be at least 1".into()));
+        }
+        if self.delivery_retry_base_seconds == 0 {
+            return Err(key(
+                "delivery_retry_base_seconds",
+                "must be at least 1".into(),
+            ));
         }
         if self.site_name.trim().is_empty() {
             return Err(key("site_name", "must not be empty".into()));
@@ -294,6 +358,28 @@ mod tests {
             assert_eq!(c.bind, "127.0.0.1:9999");
             Ok(())
         });
+    }
+
+    #[test]
+    fn documented_defaults_are_the_defaults() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/cairn.toml");
+        let from_file: Config = toml_file(&path);
+        assert_eq!(
+            from_file,
+            Config::default(),
+            "config/cairn.toml must list the defaults"
+        );
+        let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../config/example-postgres.toml");
+        let example: Config = toml_file(&example);
+        example.validate().expect("the PostgreSQL example is valid");
+    }
+
+    fn toml_file(path: &std::path::Path) -> Config {
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file_exact(path))
+            .extract()
+            .expect("parses")
     }
 
     #[test]

@@ -97,6 +97,17 @@ pub fn lease_due(
         .load(c))?)
 }
 
+/// Gives leased deliveries back without counting an attempt (the worker took more than it
+/// could start).
+pub fn release(conn: &mut AnyConn<'_>, ids: &[i64]) -> StorageResult<()> {
+    with_conn!(conn, |c| diesel::update(
+        deliveries::table.filter(deliveries::id.eq_any(ids))
+    )
+    .set(deliveries::leased_until.eq(None::<NaiveDateTime>))
+    .execute(c))?;
+    Ok(())
+}
+
 /// Removes a delivery that succeeded or was permanently refused.
 pub fn complete(conn: &mut AnyConn<'_>, id: i64) -> StorageResult<()> {
     with_conn!(conn, |c| diesel::delete(deliveries::table.find(id))
