@@ -8,4 +8,5 @@ mod golden;
 mod migrations;
 mod outbox;
 mod posts;
+mod remote;
 mod smoke;

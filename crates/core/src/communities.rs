@@ -207,8 +207,30 @@ async fn view_by_id(ctx: &Cairn, id: i64, viewer: Option<&AuthUser>) -> CoreResu
         .await
 }
 
-/// A local community by name, with counts and the viewer's membership.
+/// A community by local name or by `name@host` handle (resolved and stored if remote).
+pub async fn resolve(ctx: &Cairn, name_or_handle: &str) -> CoreResult<Community> {
+    if name_or_handle.contains('@') {
+        let c = crate::remote::resolve_community(ctx, name_or_handle).await?;
+        if c.deleted {
+            return Err(CoreError::gone(
+                "community_deleted",
+                "This community was deleted.",
+            ));
+        }
+        return Ok(c);
+    }
+    let name = name_or_handle.to_owned();
+    ctx.db()
+        .run(move |conn| Ok(Community::from(local_row(conn, &name)?)))
+        .await
+}
+
+/// A community by local name or `name@host` handle, with counts and the viewer's membership.
 pub async fn get(ctx: &Cairn, name: &str, viewer: Option<&AuthUser>) -> CoreResult<CommunityView> {
+    if name.contains('@') {
+        let community = resolve(ctx, name).await?;
+        return view_by_id(ctx, community.id, viewer).await;
+    }
     let name = name.to_owned();
     let viewer = viewer.cloned();
     ctx.db()

@@ -1,10 +1,11 @@
 //! The handle every use case takes: database, settings and URL builder.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use cairn_storage::Database;
 use tokio::sync::Notify;
 
+use crate::remote::Resolver;
 use crate::settings::InstanceSettings;
 use crate::urls::Urls;
 
@@ -21,6 +22,7 @@ struct Inner {
     settings: InstanceSettings,
     urls: Urls,
     outbox: Arc<Notify>,
+    resolver: OnceLock<Arc<dyn Resolver>>,
 }
 
 impl Cairn {
@@ -33,6 +35,7 @@ impl Cairn {
                 settings,
                 urls,
                 outbox: Arc::new(Notify::new()),
+                resolver: OnceLock::new(),
             }),
         }
     }
@@ -55,6 +58,16 @@ impl Cairn {
     /// What the federation publisher waits on.
     pub fn outbox_signal(&self) -> Arc<Notify> {
         self.inner.outbox.clone()
+    }
+
+    /// Installs the resolver of remote actors; the first installed one stays.
+    pub fn install_resolver(&self, resolver: Arc<dyn Resolver>) {
+        let _ = self.inner.resolver.set(resolver);
+    }
+
+    /// The resolver of remote actors, once installed.
+    pub fn resolver(&self) -> Option<&Arc<dyn Resolver>> {
+        self.inner.resolver.get()
     }
 
     /// The URL builder.

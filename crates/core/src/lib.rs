@@ -15,6 +15,7 @@ pub mod markdown;
 pub mod model;
 pub mod posts;
 pub mod ranking;
+pub mod remote;
 mod settings;
 pub mod site;
 mod urls;

@@ -369,11 +369,10 @@ pub async fn list_for_community(
         .map(|c| decode_cursor(c, sort))
         .transpose()?;
     let limit = limit.clamp(1, 50);
-    let community = community.to_owned();
+    let community = crate::communities::resolve(ctx, community).await?;
     let viewer = viewer.cloned();
     ctx.db()
         .run(move |conn| -> CoreResult<PostPage> {
-            let community = local_row(conn, &community)?;
             let mut rows =
                 PostRow::list_for_community(conn, community.id, sort, cursor.as_ref(), limit + 1)?;
             let more = rows.len() as i64 > limit;

@@ -18,6 +18,9 @@ pub enum FederationError {
         /// A sentence for people.
         message: String,
     },
+    /// Another server's document or answer is unusable, or it could not be reached.
+    #[error("remote failure: {0}")]
+    Remote(String),
     /// A stored value could not be turned into a wire document; a bug or a corrupt row.
     #[error("cannot build the document: {0}")]
     Internal(String),
@@ -58,6 +61,9 @@ impl IntoResponse for FederationError {
                     e.to_string()
                 };
                 (status, e.code(), message)
+            }
+            FederationError::Remote(detail) => {
+                (StatusCode::BAD_GATEWAY, "remote_failure", detail.clone())
             }
             FederationError::Internal(detail) => {
                 tracing::error!(%detail, "federation document failed");

@@ -8,6 +8,7 @@ pub mod convert;
 pub mod deliver;
 mod error;
 pub mod negotiate;
+pub mod objects;
 pub mod protocol;
 pub mod publish;
 mod routes;

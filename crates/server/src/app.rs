@@ -47,7 +47,7 @@ pub async fn open_database(config: &Validated) -> anyhow::Result<Database> {
 pub struct Instance {
     pub ctx: Cairn,
     pub router: Router,
-    pub federation: FederationConfig<Cairn>,
+    pub federation: Arc<FederationConfig<Cairn>>,
 }
 
 /// Builds the instance: database, domain handle, instance keys and routes.
@@ -64,9 +64,12 @@ pub async fn build(config: &Validated) -> anyhow::Result<Instance> {
              public instance like this."
         );
     }
-    let federation = cairn_federation::config(ctx.clone(), config.raw.dev_insecure_federation)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot configure federation: {e}"))?;
+    let federation = Arc::new(
+        cairn_federation::config(ctx.clone(), config.raw.dev_insecure_federation)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot configure federation: {e}"))?,
+    );
+    cairn_federation::objects::FederationResolver::install(&federation);
 
     let state = ApiState::new(
         ctx.clone(),
@@ -77,10 +80,10 @@ pub async fn build(config: &Validated) -> anyhow::Result<Instance> {
     );
     let html = cairn_api::web::routes(state.clone());
     let negotiated = cairn_federation::negotiated_routes()
-        .layer(cairn_federation::middleware(federation.clone()))
+        .layer(cairn_federation::middleware((*federation).clone()))
         .layer(middleware::from_fn_with_state(html, negotiate));
     let federation_json =
-        cairn_federation::json_routes().layer(cairn_federation::middleware(federation.clone()));
+        cairn_federation::json_routes().layer(cairn_federation::middleware((*federation).clone()));
     let fallback = Router::new()
         .fallback(cairn_api::web::not_found)
         .with_state(state.clone());
@@ -137,7 +140,7 @@ pub fn spawn_tasks(instance: &Instance, config: &Validated) -> Vec<JoinHandle<()
         ..DeliveryOptions::default()
     };
     let deliverer = tokio::spawn(cairn_federation::deliver::run(
-        instance.federation.clone(),
+        (*instance.federation).clone(),
         deliveries_ready,
         options,
     ));
@@ -166,6 +169,8 @@ pub struct Running {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: JoinHandle<std::io::Result<()>>,
     tasks: Vec<JoinHandle<()>>,
+    /// Owns the federation configuration that the resolver refers to weakly.
+    _federation: Arc<FederationConfig<Cairn>>,
 }
 
 impl Running {
@@ -230,6 +235,7 @@ pub async fn start(
         shutdown: Some(tx),
         server,
         tasks,
+        _federation: instance.federation,
     })
 }
 

@@ -99,6 +99,39 @@ impl CommunityRow {
             .optional())?)
     }
 
+    /// Inserts or refreshes a remote community, keyed by ActivityPub id; local rows are never
+    /// touched.
+    pub fn upsert_remote(
+        conn: &mut AnyConn<'_>,
+        new: &NewCommunity,
+    ) -> StorageResult<CommunityRow> {
+        if let Some(existing) = Self::by_ap_id(conn, &new.ap_id)? {
+            if existing.local {
+                return Ok(existing);
+            }
+            return Ok(with_conn!(conn, |c| diesel::update(
+                communities::table.find(existing.id)
+            )
+            .set((
+                communities::name.eq(&new.name),
+                communities::title.eq(&new.title),
+                communities::description_md.eq(&new.description_md),
+                communities::description_html.eq(&new.description_html),
+                communities::kind.eq(&new.kind),
+                communities::membership.eq(&new.membership),
+                communities::inbox_url.eq(&new.inbox_url),
+                communities::shared_inbox_url.eq(&new.shared_inbox_url),
+                communities::followers_url.eq(&new.followers_url),
+                communities::public_key.eq(&new.public_key),
+                communities::updated.eq(Some(new.last_refreshed_at)),
+                communities::last_refreshed_at.eq(new.last_refreshed_at),
+            ))
+            .returning(CommunityRow::as_returning())
+            .get_result(c))?);
+        }
+        Self::insert(conn, new)
+    }
+
     /// Looks a community up by ActivityPub id.
     pub fn by_ap_id(conn: &mut AnyConn<'_>, ap_id: &str) -> StorageResult<Option<CommunityRow>> {
         Ok(with_conn!(conn, |c| communities::table

@@ -86,6 +86,34 @@ impl PersonRow {
             .optional())?)
     }
 
+    /// Inserts or refreshes a remote person, keyed by ActivityPub id; local rows are never
+    /// touched (a remote document claiming a local id changes nothing).
+    pub fn upsert_remote(conn: &mut AnyConn<'_>, new: &NewPerson) -> StorageResult<PersonRow> {
+        if let Some(existing) = Self::by_ap_id(conn, &new.ap_id)? {
+            if existing.local {
+                return Ok(existing);
+            }
+            return Ok(with_conn!(conn, |c| diesel::update(
+                persons::table.find(existing.id)
+            )
+            .set((
+                persons::name.eq(&new.name),
+                persons::display_name.eq(&new.display_name),
+                persons::bio_md.eq(&new.bio_md),
+                persons::bio_html.eq(&new.bio_html),
+                persons::inbox_url.eq(&new.inbox_url),
+                persons::shared_inbox_url.eq(&new.shared_inbox_url),
+                persons::public_key.eq(&new.public_key),
+                persons::bot.eq(new.bot),
+                persons::updated.eq(Some(new.last_refreshed_at)),
+                persons::last_refreshed_at.eq(new.last_refreshed_at),
+            ))
+            .returning(PersonRow::as_returning())
+            .get_result(c))?);
+        }
+        Self::insert(conn, new)
+    }
+
     /// Looks a person up by ActivityPub id.
     pub fn by_ap_id(conn: &mut AnyConn<'_>, ap_id: &str) -> StorageResult<Option<PersonRow>> {
         Ok(with_conn!(conn, |c| persons::table

@@ -1,0 +1,253 @@
+//! Actors as `activitypub_federation` objects: how a remote Group or Person document becomes a
+//! stored community or person (after verification), and how a stored one is found by id.
+
+use std::sync::{Arc, Weak};
+
+use activitypub_federation::config::{Data, FederationConfig};
+use activitypub_federation::fetch::webfinger::webfinger_resolve_actor;
+use activitypub_federation::protocol::verification::verify_domains_match;
+use activitypub_federation::traits::{Actor, Object};
+use async_trait::async_trait;
+use cairn_core::model::{Community, Person};
+use cairn_core::remote::{self, BoxFuture, RemoteCommunity, RemotePerson, Resolver};
+use cairn_core::{Cairn, CoreError, CoreResult};
+use url::Url;
+
+use crate::convert::{self, url};
+use crate::error::FederationError;
+use crate::protocol::actors::{Group, Person as PersonDoc, PersonType};
+
+impl From<activitypub_federation::error::Error> for FederationError {
+    fn from(e: activitypub_federation::error::Error) -> Self {
+        FederationError::Remote(e.to_string())
+    }
+}
+
+/// A community (Group actor), local or remote.
+#[derive(Debug, Clone)]
+pub struct ApubCommunity {
+    pub community: Community,
+    id: Url,
+}
+
+impl ApubCommunity {
+    fn new(community: Community) -> Result<Self, FederationError> {
+        let id = url(&community.ap_id)?;
+        Ok(Self { community, id })
+    }
+}
+
+#[async_trait]
+impl Object for ApubCommunity {
+    type DataType = Cairn;
+    type Kind = Group;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    async fn read_from_id(
+        object_id: Url,
+        data: &Data<Cairn>,
+    ) -> Result<Option<Self>, FederationError> {
+        remote::community_by_ap_id(data, object_id.as_str())
+            .await?
+            .map(Self::new)
+            .transpose()
+    }
+
+    async fn into_json(self, data: &Data<Cairn>) -> Result<Group, FederationError> {
+        convert::group(&self.community, data.urls())
+    }
+
+    async fn verify(
+        json: &Group,
+        expected_domain: &Url,
+        _data: &Data<Cairn>,
+    ) -> Result<(), FederationError> {
+        verify_domains_match(&json.id, expected_domain)?;
+        verify_domains_match(&json.inbox, expected_domain)?;
+        if json.public_key.owner != json.id {
+            return Err(FederationError::Remote(
+                "the Group's key belongs to another actor".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn from_json(json: Group, data: &Data<Cairn>) -> Result<Self, FederationError> {
+        let community = remote::upsert_community(
+            data,
+            RemoteCommunity {
+                ap_id: json.id.to_string(),
+                name: json.preferred_username,
+                title: json.name,
+                description_html: json.summary,
+                description_md: json.source.map(|s| s.content),
+                kind: json.community_kind,
+                manually_approves_followers: json.manually_approves_followers.unwrap_or(false),
+                inbox_url: json.inbox.to_string(),
+                shared_inbox_url: json.endpoints.map(|e| e.shared_inbox.to_string()),
+                followers_url: json.followers.map(|f| f.to_string()),
+                public_key: json.public_key.public_key_pem,
+            },
+        )
+        .await?;
+        Self::new(community)
+    }
+}
+
+impl Actor for ApubCommunity {
+    fn public_key_pem(&self) -> &str {
+        &self.community.public_key
+    }
+
+    fn private_key_pem(&self) -> Option<String> {
+        // Keys of local communities are loaded by the signer when needed, never kept here.
+        None
+    }
+
+    fn inbox(&self) -> Url {
+        Url::parse(&self.community.inbox_url).unwrap_or_else(|_| self.id.clone())
+    }
+
+    fn shared_inbox(&self) -> Option<Url> {
+        self.community
+            .shared_inbox_url
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
+    }
+}
+
+/// A person, local or remote.
+#[derive(Debug, Clone)]
+pub struct ApubPerson {
+    pub person: Person,
+    id: Url,
+}
+
+impl ApubPerson {
+    fn new(person: Person) -> Result<Self, FederationError> {
+        let id = url(&person.ap_id)?;
+        Ok(Self { person, id })
+    }
+}
+
+#[async_trait]
+impl Object for ApubPerson {
+    type DataType = Cairn;
+    type Kind = PersonDoc;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    async fn read_from_id(
+        object_id: Url,
+        data: &Data<Cairn>,
+    ) -> Result<Option<Self>, FederationError> {
+        remote::person_by_ap_id(data, object_id.as_str())
+            .await?
+            .map(Self::new)
+            .transpose()
+    }
+
+    async fn into_json(self, data: &Data<Cairn>) -> Result<PersonDoc, FederationError> {
+        convert::person(&self.person, data.urls())
+    }
+
+    async fn verify(
+        json: &PersonDoc,
+        expected_domain: &Url,
+        _data: &Data<Cairn>,
+    ) -> Result<(), FederationError> {
+        verify_domains_match(&json.id, expected_domain)?;
+        verify_domains_match(&json.inbox, expected_domain)?;
+        if json.public_key.owner != json.id {
+            return Err(FederationError::Remote(
+                "the actor's key belongs to another actor".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn from_json(json: PersonDoc, data: &Data<Cairn>) -> Result<Self, FederationError> {
+        let person = remote::upsert_person(
+            data,
+            RemotePerson {
+                ap_id: json.id.to_string(),
+                name: json.preferred_username,
+                display_name: json.name,
+                bio_html: json.summary,
+                bio_md: json.source.map(|s| s.content),
+                inbox_url: json.inbox.to_string(),
+                shared_inbox_url: json.endpoints.map(|e| e.shared_inbox.to_string()),
+                public_key: json.public_key.public_key_pem,
+                bot: matches!(json.kind, PersonType::Service | PersonType::Application),
+            },
+        )
+        .await?;
+        Self::new(person)
+    }
+}
+
+impl Actor for ApubPerson {
+    fn public_key_pem(&self) -> &str {
+        &self.person.public_key
+    }
+
+    fn private_key_pem(&self) -> Option<String> {
+        None
+    }
+
+    fn inbox(&self) -> Url {
+        Url::parse(&self.person.inbox_url).unwrap_or_else(|_| self.id.clone())
+    }
+
+    fn shared_inbox(&self) -> Option<Url> {
+        self.person
+            .shared_inbox_url
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
+    }
+}
+
+/// Resolves remote actors for the domain layer, through WebFinger and signed-fetch-ready
+/// dereferencing. It holds the federation configuration weakly: the configuration owns the
+/// domain handle, which owns this resolver.
+#[derive(Debug)]
+pub struct FederationResolver {
+    config: Weak<FederationConfig<Cairn>>,
+}
+
+impl FederationResolver {
+    /// Installs a resolver for `config` into the domain handle it carries.
+    pub fn install(config: &Arc<FederationConfig<Cairn>>) {
+        let resolver = Arc::new(Self {
+            config: Arc::downgrade(config),
+        });
+        config.to_request_data().install_resolver(resolver);
+    }
+}
+
+impl Resolver for FederationResolver {
+    fn community<'a>(&'a self, handle: &'a str) -> BoxFuture<'a, CoreResult<Community>> {
+        Box::pin(async move {
+            let config = self
+                .config
+                .upgrade()
+                .ok_or_else(|| CoreError::Internal("the server is shutting down".into()))?;
+            let data = config.to_request_data();
+            match webfinger_resolve_actor::<Cairn, ApubCommunity>(handle, &data).await {
+                Ok(c) => Ok(c.community),
+                Err(FederationError::Core(e)) => Err(e),
+                Err(e) => Err(CoreError::not_found(
+                    "remote_community_not_found",
+                    format!("Cannot find the community {handle}: {e}"),
+                )),
+            }
+        })
+    }
+}
