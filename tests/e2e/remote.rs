@@ -81,3 +81,192 @@ async fn resolves_a_remote_community(backend: Backend) {
 }
 
 backend_tests!(resolves_a_remote_community);
+
+/// Polls `check` until it holds, for up to ten seconds.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+async fn my_state(beta: &TestInstance, token: &str, handle: &str) -> Option<String> {
+    let c = beta
+        .get(&format!("/api/v1/communities/{handle}"), Some(token))
+        .await;
+    c.body["my_membership"]["state"].as_str().map(str::to_owned)
+}
+
+/// A beta user follows an open alpha community: pending until alpha's Accept arrives, then a
+/// member on both sides; unfollowing sends Undo and alpha drops the member.
+async fn follows_across_instances(backend: Backend) {
+    let (alpha, beta) = two_instances(backend).await;
+    let alice = alpha.user("alice").await;
+    alpha.community(&alice, "gardening", "open").await;
+    let bob = beta.user("bob").await;
+    let handle = format!("gardening@{}", alpha.domain);
+
+    let followed = beta
+        .post(
+            "/api/v1/communities/follow",
+            Some(&bob.token),
+            json!({"handle": handle}),
+        )
+        .await;
+    assert_eq!(followed.expect(200)["state"], "pending");
+    eventually("alpha's Accept reaches beta", || async {
+        my_state(&beta, &bob.token, &handle).await.as_deref() == Some("active")
+    })
+    .await;
+    let members = alpha
+        .get("/api/v1/communities/gardening/members", None)
+        .await;
+    let ids: Vec<&str> = members
+        .expect(200)
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|m| m["person"]["ap_id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&beta.url("/u/bob").as_str()),
+        "bob is a member on alpha: {ids:?}"
+    );
+
+    beta.post(
+        "/api/v1/communities/unfollow",
+        Some(&bob.token),
+        json!({"handle": handle}),
+    )
+    .await
+    .expect(204);
+    eventually("alpha drops the member after Undo", || async {
+        let c = alpha.get("/api/v1/communities/gardening", None).await;
+        c.body["member_count"] == 1
+    })
+    .await;
+    alpha.stop().await;
+    beta.stop().await;
+}
+
+/// Approval communities keep a remote follow pending until a moderator approves it through the
+/// API; invite-only communities refuse it.
+async fn follow_modes_across_instances(backend: Backend) {
+    let (alpha, beta) = two_instances(backend).await;
+    let alice = alpha.user("alice").await;
+    alpha.community(&alice, "guild", "approval").await;
+    alpha.community(&alice, "circle", "invite").await;
+    let bob = beta.user("bob").await;
+    let guild = format!("guild@{}", alpha.domain);
+    let circle = format!("circle@{}", alpha.domain);
+
+    beta.post(
+        "/api/v1/communities/follow",
+        Some(&bob.token),
+        json!({"handle": guild}),
+    )
+    .await
+    .expect(200);
+    eventually("alpha lists the pending follow", || async {
+        let p = alpha
+            .get(
+                "/api/v1/communities/guild/pending-follows",
+                Some(&alice.token),
+            )
+            .await;
+        p.body.as_array().is_some_and(|a| a.len() == 1)
+    })
+    .await;
+    let pending = alpha
+        .get(
+            "/api/v1/communities/guild/pending-follows",
+            Some(&alice.token),
+        )
+        .await;
+    let entry = &pending.expect(200)[0];
+    assert_eq!(entry["handle"], format!("bob@{}", beta.domain));
+    assert_eq!(
+        my_state(&beta, &bob.token, &guild).await.as_deref(),
+        Some("pending")
+    );
+    // Only moderators see and decide.
+    let outsider = alpha.user("mallory").await;
+    alpha
+        .get(
+            "/api/v1/communities/guild/pending-follows",
+            Some(&outsider.token),
+        )
+        .await
+        .expect_error(403, "moderator_only");
+    alpha
+        .post(
+            "/api/v1/communities/guild/pending-follows",
+            Some(&alice.token),
+            json!({"actor": beta.url("/u/bob"), "approve": true}),
+        )
+        .await
+        .expect(204);
+    eventually("the approval reaches beta", || async {
+        my_state(&beta, &bob.token, &guild).await.as_deref() == Some("active")
+    })
+    .await;
+
+    beta.post(
+        "/api/v1/communities/follow",
+        Some(&bob.token),
+        json!({"handle": circle}),
+    )
+    .await
+    .expect(200);
+    eventually("the Reject reaches beta", || async {
+        my_state(&beta, &bob.token, &circle).await.is_none()
+    })
+    .await;
+    let c = alpha.get("/api/v1/communities/circle", None).await;
+    assert_eq!(
+        c.expect(200)["member_count"],
+        1,
+        "nobody joined the invite-only community"
+    );
+    alpha.stop().await;
+    beta.stop().await;
+}
+
+/// The inbox refuses what it cannot verify, with a specific reason.
+async fn inbox_rejections(backend: Backend) {
+    let alpha = TestInstance::start_with(backend, |c| c.dev_insecure_federation = true).await;
+    let post_raw = |body: &'static str, content_type: &'static str| {
+        let client = alpha.client.clone();
+        let url = alpha.url("/inbox");
+        async move {
+            let resp = client
+                .post(url)
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .expect("request");
+            let status = resp.status().as_u16();
+            let body: serde_json::Value = resp.json().await.unwrap_or_default();
+            (status, body)
+        }
+    };
+    // No Digest or signature at all.
+    let (status, body) = post_raw(r#"{"type":"Follow"}"#, "application/activity+json").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_digest");
+    alpha.stop().await;
+}
+
+backend_tests!(
+    follows_across_instances,
+    follow_modes_across_instances,
+    inbox_rejections
+);

@@ -235,6 +235,32 @@ impl From<Member> for MemberDto {
     }
 }
 
+/// Follow request for a community on this or another server.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FollowRequest {
+    /// `name@host` for a remote community, or a local name.
+    pub handle: String,
+}
+
+/// A follow from another server waiting for a moderator.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PendingFollowDto {
+    pub person: PersonDto,
+    /// Where the follower lives, as `name@host`.
+    pub handle: String,
+    pub since: DateTime<Utc>,
+}
+
+/// A moderator's decision on a pending follow.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FollowDecisionRequest {
+    /// The follower's ActivityPub id.
+    pub actor: String,
+    pub approve: bool,
+}
+
 /// Invitation request.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -27,6 +27,14 @@ pub enum EventKind {
     PostVoted,
     /// A vote on a comment changed; `score` is the new vote (0 = withdrawn).
     CommentVoted,
+    /// A local person asked to follow (join) a remote community.
+    FollowRequested,
+    /// A local person stopped following a remote community.
+    Unfollowed,
+    /// A local community accepted a remote follower; `object_ap_id` is their Follow.
+    FollowAccepted,
+    /// A local community refused a remote follower; `object_ap_id` is their Follow.
+    FollowRejected,
 }
 
 impl EventKind {
@@ -43,6 +51,10 @@ impl EventKind {
             Self::CommentRemoved => "comment_removed",
             Self::PostVoted => "post_voted",
             Self::CommentVoted => "comment_voted",
+            Self::FollowRequested => "follow_requested",
+            Self::Unfollowed => "unfollowed",
+            Self::FollowAccepted => "follow_accepted",
+            Self::FollowRejected => "follow_rejected",
         }
     }
 }
@@ -61,6 +73,10 @@ impl FromStr for EventKind {
             "comment_removed" => Self::CommentRemoved,
             "post_voted" => Self::PostVoted,
             "comment_voted" => Self::CommentVoted,
+            "follow_requested" => Self::FollowRequested,
+            "unfollowed" => Self::Unfollowed,
+            "follow_accepted" => Self::FollowAccepted,
+            "follow_rejected" => Self::FollowRejected,
             other => {
                 return Err(CoreError::Internal(format!(
                     "unknown outbox event kind `{other}`"
@@ -87,6 +103,9 @@ pub struct Event {
     pub comment_id: Option<i64>,
     pub score: Option<i32>,
     pub previous_score: Option<i32>,
+    /// The follower, for follow events.
+    pub target_person_id: Option<i64>,
+    pub object_ap_id: Option<String>,
 }
 
 impl TryFrom<EventRow> for Event {
@@ -101,18 +120,22 @@ impl TryFrom<EventRow> for Event {
             comment_id: r.comment_id,
             score: r.score,
             previous_score: r.previous_score,
+            target_person_id: r.target_person_id,
+            object_ap_id: r.object_ap_id,
         })
     }
 }
 
 /// What an event refers to.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Subject {
     pub community_id: Option<i64>,
     pub post_id: Option<i64>,
     pub comment_id: Option<i64>,
     pub score: Option<i32>,
     pub previous_score: Option<i32>,
+    pub target_person_id: Option<i64>,
+    pub object_ap_id: Option<String>,
 }
 
 /// Appends an event; call inside the transaction that makes the change.
@@ -130,9 +153,10 @@ pub(crate) fn emit(
             community_id: s.community_id,
             post_id: s.post_id,
             comment_id: s.comment_id,
-            target_person_id: None,
+            target_person_id: s.target_person_id,
             score: s.score,
             previous_score: s.previous_score,
+            object_ap_id: s.object_ap_id,
             created_at: cairn_storage::db_now(),
         },
     )?;

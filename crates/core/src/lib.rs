@@ -11,6 +11,7 @@ mod context;
 pub mod crypto;
 mod error;
 pub mod events;
+pub mod follows;
 pub mod markdown;
 pub mod model;
 pub mod posts;

@@ -44,6 +44,13 @@ pub fn community_name(raw: &str) -> CoreResult<String> {
             "A community name has 3 to 20 characters: lower-case letters, digits and underscores.",
         ));
     }
+    // These names are API paths under /api/v1/communities/.
+    if matches!(raw, "follow" | "unfollow") {
+        return Err(CoreError::invalid(
+            "invalid_community_name",
+            format!("`{raw}` is reserved; choose another community name."),
+        ));
+    }
     Ok(raw.to_owned())
 }
 

@@ -128,6 +128,7 @@ pub async fn vote_comment(
                         comment_id: Some(comment_id),
                         score: Some(score),
                         previous_score: previous,
+                        ..Subject::default()
                     },
                 )?;
             }

@@ -18,6 +18,16 @@ pub enum FederationError {
         /// A sentence for people.
         message: String,
     },
+    /// An incoming activity failed a protocol check (signature, digest, parsing, URLs).
+    #[error("{message}")]
+    Inbound {
+        /// The 4xx status to answer with.
+        status: axum::http::StatusCode,
+        /// Stable machine-readable code.
+        code: &'static str,
+        /// A sentence for people.
+        message: String,
+    },
     /// Another server's document or answer is unusable, or it could not be reached.
     #[error("remote failure: {0}")]
     Remote(String),
@@ -62,6 +72,11 @@ impl IntoResponse for FederationError {
                 };
                 (status, e.code(), message)
             }
+            FederationError::Inbound {
+                status,
+                code,
+                message,
+            } => (*status, *code, message.clone()),
             FederationError::Remote(detail) => {
                 (StatusCode::BAD_GATEWAY, "remote_failure", detail.clone())
             }

@@ -19,7 +19,40 @@ use crate::protocol::actors::{Group, Person as PersonDoc, PersonType};
 
 impl From<activitypub_federation::error::Error> for FederationError {
     fn from(e: activitypub_federation::error::Error) -> Self {
-        FederationError::Remote(e.to_string())
+        use activitypub_federation::error::Error as E;
+        let inbound = |status, code, message: String| FederationError::Inbound {
+            status,
+            code,
+            message,
+        };
+        match e {
+            E::ActivitySignatureInvalid => inbound(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "invalid_signature",
+                "The HTTP signature is missing, stale or does not verify with the actor's key."
+                    .into(),
+            ),
+            E::ActivityBodyDigestInvalid => inbound(
+                axum::http::StatusCode::BAD_REQUEST,
+                "invalid_digest",
+                "The Digest header is missing or does not match the body.".into(),
+            ),
+            E::ParseReceivedActivity { err, id } => inbound(
+                axum::http::StatusCode::BAD_REQUEST,
+                "unsupported_activity",
+                format!(
+                    "The activity {} is malformed or of a type this server does not handle: {err}",
+                    id.map(|i| i.to_string())
+                        .unwrap_or_else(|| "without an id".into())
+                ),
+            ),
+            E::UrlVerificationError(why) => inbound(
+                axum::http::StatusCode::BAD_REQUEST,
+                "invalid_url",
+                format!("An id or URL in the activity is not acceptable: {why}."),
+            ),
+            other => FederationError::Remote(other.to_string()),
+        }
     }
 }
 

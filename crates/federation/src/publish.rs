@@ -21,7 +21,10 @@ use url::Url;
 
 use crate::convert::{self, url};
 use crate::error::{FederationError, FederationResult};
-use crate::protocol::activities::{Delete, DeleteType, Undo, UndoType, Vote, VoteType};
+use crate::protocol::activities::{
+    Delete, DeleteType, Follow, FollowAnswer, FollowAnswerType, FollowRef, FollowType, Undo,
+    UndoType, Vote, VoteType,
+};
 use crate::protocol::collections::{Announce, AnnounceType, CreateOrUpdate, CreateOrUpdateType};
 use crate::protocol::{PUBLIC, context};
 
@@ -58,6 +61,10 @@ pub struct Publication {
     /// Who signs the deliveries, and where they go.
     pub signer: Url,
     pub inboxes: Vec<Url>,
+    /// Follows and their answers say who follows whom; they are not served to others.
+    pub sensitive: bool,
+    /// A Follow whose id the membership must remember: (community, person, follow id).
+    pub records_follow: Option<(i64, i64, String)>,
 }
 
 /// Builds the author's activity for an event, or `None` when the event's object is gone in a
@@ -230,6 +237,11 @@ pub async fn build_inner(
                 }
             }
         }
+        // Follow events are planned by `plan_follow`.
+        EventKind::FollowRequested
+        | EventKind::Unfollowed
+        | EventKind::FollowAccepted
+        | EventKind::FollowRejected => return Ok(None),
     };
     Ok(Some(built))
 }
@@ -264,8 +276,124 @@ pub fn announce(ctx: &Cairn, community: &Community, inner: &Built) -> Federation
     })
 }
 
+/// Plans a follow event: a Follow or its Undo from a local person to a remote community, or a
+/// local community's Accept or Reject of a remote person's Follow.
+async fn plan_follow(ctx: &Cairn, event: &Event) -> FederationResult<Option<Publication>> {
+    let (Some(community_id), Some(person_id)) = (event.community_id, event.target_person_id) else {
+        return Ok(None);
+    };
+    let community = communities::by_id(ctx, community_id).await?;
+    let person = cairn_core::accounts::person_by_id(ctx, person_id).await?;
+    let community_url = url(&community.ap_id)?;
+    let person_url = url(&person.ap_id)?;
+    let follow = |id: Url| Follow {
+        kind: FollowType::Follow,
+        id,
+        actor: person_url.clone(),
+        object: community_url.clone(),
+        to: vec![community_url.clone()],
+    };
+    let existing_follow = event
+        .object_ap_id
+        .as_deref()
+        .and_then(|s| Url::parse(s).ok());
+    let inbox_of = |shared: &Option<String>, own: &str| url(shared.as_deref().unwrap_or(own));
+    let (inner, signer, inbox, records_follow) = match event.kind {
+        EventKind::FollowRequested => {
+            let f = follow(activity_id(ctx, "follow")?);
+            let record = Some((community_id, person_id, f.id.to_string()));
+            let built = Built {
+                id: f.id.clone(),
+                kind: "Follow",
+                actor: person_url.clone(),
+                json: with_context(&f)?,
+            };
+            (
+                built,
+                person_url.clone(),
+                inbox_of(&community.shared_inbox_url, &community.inbox_url)?,
+                record,
+            )
+        }
+        EventKind::Unfollowed => {
+            let f = follow(match existing_follow {
+                Some(id) => id,
+                None => activity_id(ctx, "follow")?,
+            });
+            let id = activity_id(ctx, "undo")?;
+            let undo = Undo {
+                kind: UndoType::Undo,
+                id: id.clone(),
+                actor: person_url.clone(),
+                audience: None,
+                object: f,
+            };
+            let built = Built {
+                id,
+                kind: "Undo",
+                actor: person_url.clone(),
+                json: with_context(&undo)?,
+            };
+            (
+                built,
+                person_url.clone(),
+                inbox_of(&community.shared_inbox_url, &community.inbox_url)?,
+                None,
+            )
+        }
+        EventKind::FollowAccepted | EventKind::FollowRejected => {
+            let Some(follow_id) = existing_follow else {
+                return Ok(None);
+            };
+            let (kind, verb, name) = if event.kind == EventKind::FollowAccepted {
+                (FollowAnswerType::Accept, "accept", "Accept")
+            } else {
+                (FollowAnswerType::Reject, "reject", "Reject")
+            };
+            let id = activity_id(ctx, verb)?;
+            let answer = FollowAnswer {
+                kind,
+                id: id.clone(),
+                actor: community_url.clone(),
+                to: vec![person_url.clone()],
+                object: FollowRef::Embedded(follow(follow_id)),
+            };
+            let built = Built {
+                id,
+                kind: name,
+                actor: community_url.clone(),
+                json: with_context(&answer)?,
+            };
+            (
+                built,
+                community_url.clone(),
+                inbox_of(&person.shared_inbox_url, &person.inbox_url)?,
+                None,
+            )
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(Publication {
+        inner,
+        announce: None,
+        signer,
+        inboxes: vec![inbox],
+        sensitive: true,
+        records_follow,
+    }))
+}
+
 /// Plans what an event publishes, and to whom.
 pub async fn plan(ctx: &Cairn, event: &Event) -> FederationResult<Option<Publication>> {
+    if matches!(
+        event.kind,
+        EventKind::FollowRequested
+            | EventKind::Unfollowed
+            | EventKind::FollowAccepted
+            | EventKind::FollowRejected
+    ) {
+        return plan_follow(ctx, event).await;
+    }
     let Some(community_id) = event.community_id else {
         return Ok(None);
     };
@@ -301,10 +429,16 @@ pub async fn plan(ctx: &Cairn, event: &Event) -> FederationResult<Option<Publica
         announce,
         signer,
         inboxes,
+        sensitive: false,
+        records_follow: None,
     }))
 }
 
-fn new_activity(b: &Built, now: chrono::NaiveDateTime) -> FederationResult<NewActivity> {
+fn new_activity(
+    b: &Built,
+    sensitive: bool,
+    now: chrono::NaiveDateTime,
+) -> FederationResult<NewActivity> {
     Ok(NewActivity {
         ap_id: b.id.to_string(),
         kind: b.kind.to_owned(),
@@ -312,7 +446,7 @@ fn new_activity(b: &Built, now: chrono::NaiveDateTime) -> FederationResult<NewAc
         data: serde_json::to_string(&b.json)
             .map_err(|e| FederationError::Internal(e.to_string()))?,
         local: true,
-        sensitive: false,
+        sensitive,
         published: now,
     })
 }
@@ -335,9 +469,9 @@ pub async fn publish_one(ctx: &Cairn, event: Event) -> FederationResult<Option<u
     let now = db_now();
     let rows = match &planned {
         Some(p) => {
-            let mut acts = vec![new_activity(&p.inner, now)?];
+            let mut acts = vec![new_activity(&p.inner, p.sensitive, now)?];
             if let Some(a) = &p.announce {
-                acts.push(new_activity(a, now)?);
+                acts.push(new_activity(a, p.sensitive, now)?);
             }
             acts
         }
@@ -356,12 +490,21 @@ pub async fn publish_one(ctx: &Cairn, event: Event) -> FederationResult<Option<u
         .as_ref()
         .map(|p| p.signer.to_string())
         .unwrap_or_default();
+    let records_follow = planned.as_ref().and_then(|p| p.records_follow.clone());
     let event_id = event.id;
     ctx.db()
         .transaction(move |conn| -> Result<Option<usize>, CoreError> {
             // Another process may hold or have published it; then there is nothing to do.
             if EventRow::claim(conn, event_id)?.is_none() {
                 return Ok(None);
+            }
+            if let Some((community_id, person_id, follow_id)) = &records_follow {
+                cairn_storage::communities::MemberRow::set_follow_activity(
+                    conn,
+                    *community_id,
+                    *person_id,
+                    follow_id,
+                )?;
             }
             let mut sent_id = None;
             for row in &rows {

@@ -12,7 +12,7 @@ use activitypub_federation::protocol::context::WithContext;
 use axum::extract::{Path, Query};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post as post_method};
 use axum::{Json, Router};
 use cairn_core::{Cairn, CoreError, comments, communities, posts, site};
 use serde::Deserialize;
@@ -51,6 +51,9 @@ pub fn json_routes() -> Router {
         .route("/u/{name}/outbox", get(person_outbox))
         .route("/post/{id}/context", get(post_context))
         .route("/site_outbox", get(site_outbox))
+        .route("/inbox", post_method(crate::inbox::post_inbox))
+        .route("/c/{name}/inbox", post_method(crate::inbox::post_inbox))
+        .route("/u/{name}/inbox", post_method(crate::inbox::post_inbox))
         .route("/activities/{kind}/{id}", get(activity))
         .route("/activities/announce/{kind}/{id}", get(announce_activity))
 }

@@ -233,6 +233,48 @@ impl MemberRow {
         .execute(c))?)
     }
 
+    /// Records the id of the Follow activity behind a membership.
+    pub fn set_follow_activity(
+        conn: &mut AnyConn<'_>,
+        community_id: i64,
+        person_id: i64,
+        follow_activity_id: &str,
+    ) -> StorageResult<()> {
+        with_conn!(conn, |c| diesel::update(
+            community_members::table.find((community_id, person_id))
+        )
+        .set(community_members::follow_activity_id.eq(Some(follow_activity_id)))
+        .execute(c))?;
+        Ok(())
+    }
+
+    /// Pending memberships of persons from other servers, oldest first.
+    pub fn remote_pending(
+        conn: &mut AnyConn<'_>,
+        community_id: i64,
+    ) -> StorageResult<Vec<(MemberRow, PersonRow)>> {
+        Ok(with_conn!(conn, |c| community_members::table
+            .inner_join(persons::table.on(persons::id.eq(community_members::person_id)))
+            .filter(community_members::community_id.eq(community_id))
+            .filter(community_members::state.eq("pending"))
+            .filter(persons::local.eq(false))
+            .order(community_members::created_at.asc())
+            .select((MemberRow::as_select(), PersonRow::as_select()))
+            .load(c))?)
+    }
+
+    /// The membership created by the Follow activity with this id.
+    pub fn by_follow_activity(
+        conn: &mut AnyConn<'_>,
+        follow_activity_id: &str,
+    ) -> StorageResult<Option<MemberRow>> {
+        Ok(with_conn!(conn, |c| community_members::table
+            .filter(community_members::follow_activity_id.eq(follow_activity_id))
+            .select(MemberRow::as_select())
+            .first(c)
+            .optional())?)
+    }
+
     /// Removes a membership.
     pub fn delete(
         conn: &mut AnyConn<'_>,

@@ -20,6 +20,7 @@ pub struct EventRow {
     pub target_person_id: Option<i64>,
     pub score: Option<i32>,
     pub previous_score: Option<i32>,
+    pub object_ap_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub processed_at: Option<NaiveDateTime>,
 }
@@ -36,6 +37,7 @@ pub struct NewEvent {
     pub target_person_id: Option<i64>,
     pub score: Option<i32>,
     pub previous_score: Option<i32>,
+    pub object_ap_id: Option<String>,
     pub created_at: NaiveDateTime,
 }
 

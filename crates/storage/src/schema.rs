@@ -200,6 +200,7 @@ diesel::table! {
         target_person_id -> Nullable<BigInt>,
         score -> Nullable<Integer>,
         previous_score -> Nullable<Integer>,
+        object_ap_id -> Nullable<Text>,
         created_at -> Timestamp,
         processed_at -> Nullable<Timestamp>,
     }

@@ -13,6 +13,8 @@ CREATE TABLE outbox_events (
     target_person_id BIGINT,
     score INTEGER,
     previous_score INTEGER,
+    -- The activity an event refers to, such as the Follow that an Accept answers.
+    object_ap_id TEXT,
     created_at TIMESTAMP NOT NULL,
     processed_at TIMESTAMP
 );

@@ -4,11 +4,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use cairn_core::communities::{self, NewCommunityInput};
-use cairn_core::posts;
+use cairn_core::{follows, posts};
 
 use crate::dto::{
-    CommunityDto, CommunitySummaryDto, CreateCommunityRequest, InviteRequest, JoinResponse,
-    ListPostsQuery, MemberDto, PageQuery, PostPageDto,
+    CommunityDto, CommunitySummaryDto, CreateCommunityRequest, FollowDecisionRequest,
+    FollowRequest, InviteRequest, JoinResponse, ListPostsQuery, MemberDto, PageQuery,
+    PendingFollowDto, PostPageDto,
 };
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, MaybeAuth};
@@ -60,6 +61,79 @@ pub async fn get_community(
     ))
 }
 
+/// Follow a community on another server (`name@host`), or join a local one.
+#[utoipa::path(post, path = "/api/v1/communities/follow", tag = "communities", request_body = FollowRequest,
+    security(("bearer" = [])),
+    responses((status = 200, body = JoinResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn follow_community(
+    State(s): State<ApiState>,
+    Auth(user): Auth,
+    ApiJson(req): ApiJson<FollowRequest>,
+) -> ApiResult<Json<JoinResponse>> {
+    let state = follows::follow(&s.ctx, &user, &req.handle).await?;
+    Ok(Json(JoinResponse {
+        state: state.as_str().to_owned(),
+    }))
+}
+
+/// Stop following a community on another server, or leave a local one.
+#[utoipa::path(post, path = "/api/v1/communities/unfollow", tag = "communities", request_body = FollowRequest,
+    security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn unfollow_community(
+    State(s): State<ApiState>,
+    Auth(user): Auth,
+    ApiJson(req): ApiJson<FollowRequest>,
+) -> ApiResult<StatusCode> {
+    follows::unfollow(&s.ctx, &user, &req.handle).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Follows from other servers waiting for approval (moderators).
+#[utoipa::path(get, path = "/api/v1/communities/{name}/pending-follows", tag = "communities",
+    security(("bearer" = [])), params(("name" = String, Path, description = "Community name")),
+    responses((status = 200, body = [PendingFollowDto]), (status = 403, body = ErrorBody)))]
+pub async fn list_pending_follows(
+    State(s): State<ApiState>,
+    Auth(user): Auth,
+    ApiPath(name): ApiPath<String>,
+) -> ApiResult<Json<Vec<PendingFollowDto>>> {
+    let list = follows::pending_follows(&s.ctx, &user, &name).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|f| PendingFollowDto {
+                handle: handle_of(&f.person.name, &f.person.ap_id),
+                person: f.person.into(),
+                since: f.since,
+            })
+            .collect(),
+    ))
+}
+
+fn handle_of(name: &str, ap_id: &str) -> String {
+    let host = ap_id
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("");
+    format!("{name}@{host}")
+}
+
+/// Approve or refuse a follow from another server (moderators).
+#[utoipa::path(post, path = "/api/v1/communities/{name}/pending-follows", tag = "communities",
+    request_body = FollowDecisionRequest, security(("bearer" = [])),
+    params(("name" = String, Path, description = "Community name")),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn decide_pending_follow(
+    State(s): State<ApiState>,
+    Auth(user): Auth,
+    ApiPath(name): ApiPath<String>,
+    ApiJson(req): ApiJson<FollowDecisionRequest>,
+) -> ApiResult<StatusCode> {
+    follows::decide_follow(&s.ctx, &user, &name, &req.actor, req.approve).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Join, or ask to join, a community.
 #[utoipa::path(post, path = "/api/v1/communities/{name}/join", tag = "communities", security(("bearer" = [])),
     params(("name" = String, Path, description = "Community name")),
@@ -69,7 +143,7 @@ pub async fn join_community(
     Auth(user): Auth,
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<JoinResponse>> {
-    let state = communities::join(&s.ctx, &user, &name).await?;
+    let state = follows::follow(&s.ctx, &user, &name).await?;
     Ok(Json(JoinResponse {
         state: state.as_str().to_owned(),
     }))
@@ -84,7 +158,7 @@ pub async fn leave_community(
     Auth(user): Auth,
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    communities::leave(&s.ctx, &user, &name).await?;
+    follows::unfollow(&s.ctx, &user, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

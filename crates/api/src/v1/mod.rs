@@ -53,7 +53,8 @@ impl Modify for BearerAuth {
         communities::create_community, communities::list_communities, communities::get_community,
         communities::join_community, communities::leave_community, communities::list_members,
         communities::list_join_requests, communities::approve_join_request, communities::reject_join_request,
-        communities::invite, communities::list_posts,
+        communities::invite, communities::list_posts, communities::follow_community, communities::unfollow_community,
+        communities::list_pending_follows, communities::decide_pending_follow,
         posts::create_post, posts::get_post, posts::edit_post, posts::delete_post, posts::vote_post,
         posts::create_comment, posts::get_comment, posts::edit_comment, posts::delete_comment, posts::vote_comment,
     ),
@@ -104,7 +105,16 @@ pub fn routes(state: ApiState) -> Router {
             "/communities",
             post(communities::create_community).get(communities::list_communities),
         )
+        .route("/communities/follow", post(communities::follow_community))
+        .route(
+            "/communities/unfollow",
+            post(communities::unfollow_community),
+        )
         .route("/communities/{name}", get(communities::get_community))
+        .route(
+            "/communities/{name}/pending-follows",
+            get(communities::list_pending_follows).post(communities::decide_pending_follow),
+        )
         .route(
             "/communities/{name}/join",
             post(communities::join_community),

@@ -70,3 +70,68 @@ pub struct Undo<T> {
 pub enum UndoType {
     Undo,
 }
+
+/// `Follow` of a community by a person.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Follow {
+    #[serde(rename = "type")]
+    pub kind: FollowType,
+    pub id: Url,
+    pub actor: Url,
+    pub object: Url,
+    #[serde(
+        default,
+        deserialize_with = "deserialize_urls",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub to: Vec<Url>,
+}
+
+/// The `type` of a Follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FollowType {
+    Follow,
+}
+
+/// A Follow as an answer carries it: embedded whole (Lemmy, Mastodon) or by id only.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FollowRef {
+    Embedded(Follow),
+    Id(Url),
+}
+
+impl FollowRef {
+    /// The Follow's id.
+    pub fn id(&self) -> &Url {
+        match self {
+            FollowRef::Embedded(f) => &f.id,
+            FollowRef::Id(id) => id,
+        }
+    }
+}
+
+/// `Accept` or `Reject` of a Follow.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FollowAnswer {
+    #[serde(rename = "type")]
+    pub kind: FollowAnswerType,
+    pub id: Url,
+    pub actor: Url,
+    #[serde(
+        default,
+        deserialize_with = "deserialize_urls",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub to: Vec<Url>,
+    pub object: FollowRef,
+}
+
+/// The `type` of a Follow answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FollowAnswerType {
+    Accept,
+    Reject,
+}

@@ -1,0 +1,303 @@
+//! The inbox: verifies and applies activities from other servers.
+//!
+//! `activitypub_federation` checks the Digest, parses the activity, checks that its id is on
+//! its actor's host, fetches the actor (verifying and storing it) and checks the HTTP signature
+//! with the actor's key. Each activity type then checks its own rules (federation.md 1.9) and is
+//! applied through the domain layer. Every rejection answers 4xx with a specific reason.
+//!
+//! Handled so far: Follow and Undo(Follow) of local communities, and Accept or Reject of our
+//! people's Follows. Other activity types are refused with `unsupported_activity`.
+
+use activitypub_federation::axum::inbox::{ActivityData, receive_activity};
+use activitypub_federation::config::Data;
+use activitypub_federation::fetch::object_id::ObjectId;
+use activitypub_federation::protocol::verification::verify_urls_match;
+use activitypub_federation::traits::{Activity, Object};
+use async_trait::async_trait;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use cairn_core::follows::{self, FollowDecision};
+use cairn_core::{Cairn, CoreError, remote};
+use cairn_storage::activities::{ActivityRow, NewActivity};
+use cairn_storage::communities::MemberRow;
+use cairn_storage::db_now;
+use either::Either;
+use serde::Deserialize;
+use url::Url;
+
+use crate::error::FederationError;
+use crate::objects::{ApubCommunity, ApubPerson};
+use crate::protocol::activities::{Follow, FollowAnswer, FollowAnswerType, FollowRef, Undo};
+
+/// Records a received activity; false when it was received before (a redelivery).
+async fn first_time(
+    data: &Data<Cairn>,
+    id: &Url,
+    kind: &str,
+    actor: &Url,
+) -> Result<bool, FederationError> {
+    let row = NewActivity {
+        ap_id: id.to_string(),
+        kind: kind.to_owned(),
+        actor_ap_id: actor.to_string(),
+        data: String::new(),
+        local: false,
+        sensitive: true,
+        published: db_now(),
+    };
+    data.db()
+        .run(move |conn| ActivityRow::insert_received(conn, &row))
+        .await
+        .map_err(|e| FederationError::Core(e.into()))
+}
+
+fn rejected(code: &'static str, message: impl Into<String>) -> FederationError {
+    FederationError::Core(CoreError::invalid(code, message))
+}
+
+/// The local community an activity addresses, or a rejection.
+async fn local_community(data: &Data<Cairn>, id: &Url) -> Result<ApubCommunity, FederationError> {
+    match ApubCommunity::read_from_id(id.clone(), data).await? {
+        Some(c) if c.community.local => Ok(c),
+        _ => Err(FederationError::Core(CoreError::not_found(
+            "community_not_found",
+            format!("{id} is not a community on this server"),
+        ))),
+    }
+}
+
+#[async_trait]
+impl Activity for Follow {
+    type DataType = Cairn;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(&self, data: &Data<Cairn>) -> Result<(), FederationError> {
+        local_community(data, &self.object).await?;
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<Cairn>) -> Result<(), FederationError> {
+        if !first_time(data, &self.id, "Follow", &self.actor).await? {
+            return Ok(());
+        }
+        let community = local_community(data, &self.object).await?;
+        let person = ObjectId::<ApubPerson>::from(self.actor.clone())
+            .dereference(data)
+            .await?;
+        let decision = follows::receive_follow(
+            data,
+            community.community.id,
+            person.person.id,
+            self.id.as_str(),
+        )
+        .await?;
+        tracing::info!(follower = %self.actor, community = %self.object, ?decision, "received Follow");
+        if decision == FollowDecision::Pending {
+            tracing::info!("the follow waits for a moderator");
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Activity for Undo<Follow> {
+    type DataType = Cairn;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(&self, data: &Data<Cairn>) -> Result<(), FederationError> {
+        verify_urls_match(&self.actor, &self.object.actor)
+            .map_err(|_| rejected("undo_not_own", "Only the follower may undo a Follow."))?;
+        local_community(data, &self.object.object).await?;
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<Cairn>) -> Result<(), FederationError> {
+        if !first_time(data, &self.id, "Undo", &self.actor).await? {
+            return Ok(());
+        }
+        let community = local_community(data, &self.object.object).await?;
+        let Some(person) = remote::person_by_ap_id(data, self.actor.as_str()).await? else {
+            return Ok(());
+        };
+        follows::receive_unfollow(data, community.community.id, person.id).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Activity for FollowAnswer {
+    type DataType = Cairn;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(&self, _data: &Data<Cairn>) -> Result<(), FederationError> {
+        if let FollowRef::Embedded(f) = &self.object {
+            // The answer must come from the community that was followed.
+            verify_urls_match(&self.actor, &f.object).map_err(|_| {
+                rejected(
+                    "answer_not_from_followee",
+                    "Only the followed community may answer a Follow.",
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<Cairn>) -> Result<(), FederationError> {
+        if !first_time(data, &self.id, "Accept", &self.actor).await? {
+            return Ok(());
+        }
+        let follow_id = self.object.id().to_string();
+        let member = data
+            .db()
+            .run(move |conn| MemberRow::by_follow_activity(conn, &follow_id))
+            .await
+            .map_err(|e| FederationError::Core(e.into()))?;
+        let Some(member) = member else {
+            return Err(FederationError::Core(CoreError::not_found(
+                "unknown_follow",
+                "This server sent no Follow with that id.",
+            )));
+        };
+        let community = cairn_core::communities::by_id(data, member.community_id).await?;
+        if community.ap_id != self.actor.as_str() {
+            return Err(rejected(
+                "answer_not_from_followee",
+                "Only the followed community may answer a Follow.",
+            ));
+        }
+        let accepted = self.kind == FollowAnswerType::Accept;
+        follows::receive_answer(data, member.community_id, member.person_id, accepted).await?;
+        tracing::info!(community = %self.actor, accepted, "received an answer to a Follow");
+        Ok(())
+    }
+}
+
+/// Every activity type the inbox understands.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum InboxActivity {
+    Follow(Follow),
+    UndoFollow(Undo<Follow>),
+    Answer(FollowAnswer),
+}
+
+#[async_trait]
+impl Activity for InboxActivity {
+    type DataType = Cairn;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        match self {
+            Self::Follow(a) => a.id(),
+            Self::UndoFollow(a) => a.id(),
+            Self::Answer(a) => a.id(),
+        }
+    }
+
+    fn actor(&self) -> &Url {
+        match self {
+            Self::Follow(a) => a.actor(),
+            Self::UndoFollow(a) => a.actor(),
+            Self::Answer(a) => a.actor(),
+        }
+    }
+
+    async fn verify(&self, data: &Data<Cairn>) -> Result<(), FederationError> {
+        match self {
+            Self::Follow(a) => a.verify(data).await,
+            Self::UndoFollow(a) => a.verify(data).await,
+            Self::Answer(a) => a.verify(data).await,
+        }
+    }
+
+    async fn receive(self, data: &Data<Cairn>) -> Result<(), FederationError> {
+        match self {
+            Self::Follow(a) => a.receive(data).await,
+            Self::UndoFollow(a) => a.receive(data).await,
+            Self::Answer(a) => a.receive(data).await,
+        }
+    }
+}
+
+/// POST /inbox, /c/{name}/inbox and /u/{name}/inbox: one handler, as the shared inbox.
+pub async fn post_inbox(data: Data<Cairn>, activity: ActivityData) -> Response {
+    match receive_activity::<InboxActivity, Either<ApubPerson, ApubCommunity>, Cairn>(
+        activity, &data,
+    )
+    .await
+    {
+        Ok(()) => StatusCode::ACCEPTED.into_response(),
+        Err(e) => {
+            let (status, code, message) = inbox_rejection(&e);
+            tracing::info!(%code, %message, "refused an inbox activity");
+            (
+                status,
+                axum::Json(serde_json::json!({"error": code, "message": message})),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// The 4xx (or, for our own failures, 5xx) answer for a refused activity.
+fn inbox_rejection(e: &FederationError) -> (StatusCode, &'static str, String) {
+    match e {
+        FederationError::Inbound {
+            status,
+            code,
+            message,
+        } => (*status, code, message.clone()),
+        FederationError::Core(c) => {
+            let status = match c {
+                CoreError::NotFound { .. } => StatusCode::NOT_FOUND,
+                CoreError::Forbidden { .. } => StatusCode::FORBIDDEN,
+                CoreError::Gone { .. } => StatusCode::GONE,
+                CoreError::Storage(_) | CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+                tracing::error!(error = %c, "inbox failed");
+                "The server failed to process the activity; send it again later.".to_owned()
+            } else {
+                c.to_string()
+            };
+            (status, c.code(), message)
+        }
+        FederationError::Remote(m) => (StatusCode::BAD_REQUEST, "remote_failure", m.clone()),
+        FederationError::BadRequest { code, message } => {
+            (StatusCode::BAD_REQUEST, code, message.clone())
+        }
+        FederationError::Internal(m) => {
+            tracing::error!(error = %m, "inbox failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "The server failed to process the activity; send it again later.".to_owned(),
+            )
+        }
+    }
+}
