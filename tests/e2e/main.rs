@@ -8,5 +8,6 @@ mod golden;
 mod migrations;
 mod outbox;
 mod posts;
+mod relay;
 mod remote;
 mod smoke;

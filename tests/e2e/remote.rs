@@ -6,8 +6,20 @@ use cairn_tests::{Backend, TestInstance, backend_tests};
 use serde_json::json;
 
 async fn two_instances(backend: Backend) -> (TestInstance, TestInstance) {
-    let alpha = TestInstance::start_with(backend, |c| c.dev_insecure_federation = true).await;
-    let beta = TestInstance::start_with(backend, |c| c.dev_insecure_federation = true).await;
+    let alpha = TestInstance::start_with(backend, |c| {
+        c.dev_insecure_federation = true;
+        // A delivery that fails under the load of the whole suite is retried within a
+        // second instead of the production default of thirty.
+        c.delivery_retry_base_seconds = 1;
+    })
+    .await;
+    let beta = TestInstance::start_with(backend, |c| {
+        c.dev_insecure_federation = true;
+        // A delivery that fails under the load of the whole suite is retried within a
+        // second instead of the production default of thirty.
+        c.delivery_retry_base_seconds = 1;
+    })
+    .await;
     (alpha, beta)
 }
 
@@ -82,13 +94,13 @@ async fn resolves_a_remote_community(backend: Backend) {
 
 backend_tests!(resolves_a_remote_community);
 
-/// Polls `check` until it holds, for up to ten seconds.
+/// Polls `check` until it holds, for up to thirty seconds.
 async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    for _ in 0..200 {
+    for _ in 0..600 {
         if check().await {
             return;
         }
@@ -241,7 +253,13 @@ async fn follow_modes_across_instances(backend: Backend) {
 
 /// The inbox refuses what it cannot verify, with a specific reason.
 async fn inbox_rejections(backend: Backend) {
-    let alpha = TestInstance::start_with(backend, |c| c.dev_insecure_federation = true).await;
+    let alpha = TestInstance::start_with(backend, |c| {
+        c.dev_insecure_federation = true;
+        // A delivery that fails under the load of the whole suite is retried within a
+        // second instead of the production default of thirty.
+        c.delivery_retry_base_seconds = 1;
+    })
+    .await;
     let post_raw = |body: &'static str, content_type: &'static str| {
         let client = alpha.client.clone();
         let url = alpha.url("/inbox");

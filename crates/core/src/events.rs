@@ -35,6 +35,9 @@ pub enum EventKind {
     FollowAccepted,
     /// A local community refused a remote follower; `object_ap_id` is their Follow.
     FollowRejected,
+    /// An activity received from another server for a local community, to be Announced to the
+    /// community's followers unchanged; `object_ap_id` is the received activity.
+    Relay,
 }
 
 impl EventKind {
@@ -55,6 +58,7 @@ impl EventKind {
             Self::Unfollowed => "unfollowed",
             Self::FollowAccepted => "follow_accepted",
             Self::FollowRejected => "follow_rejected",
+            Self::Relay => "relay",
         }
     }
 }
@@ -77,6 +81,7 @@ impl FromStr for EventKind {
             "unfollowed" => Self::Unfollowed,
             "follow_accepted" => Self::FollowAccepted,
             "follow_rejected" => Self::FollowRejected,
+            "relay" => Self::Relay,
             other => {
                 return Err(CoreError::Internal(format!(
                     "unknown outbox event kind `{other}`"

@@ -12,6 +12,7 @@ pub mod crypto;
 mod error;
 pub mod events;
 pub mod follows;
+pub mod inbound;
 pub mod markdown;
 pub mod model;
 pub mod posts;

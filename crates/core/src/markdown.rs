@@ -54,6 +54,25 @@ pub fn plain_excerpt(md: &str, max_chars: usize) -> String {
     format!("{}…", cut.trim_end())
 }
 
+/// The text of an HTML fragment, with paragraph and line breaks kept as newlines and entities
+/// decoded (for deriving a title from a post that has none).
+pub fn html_to_text(html: &str) -> String {
+    let with_breaks = html
+        .replace("<br>", "\n")
+        .replace("<br/>", "\n")
+        .replace("<br />", "\n")
+        .replace("</p>", "</p>\n")
+        .replace("</li>", "</li>\n");
+    let stripped = ammonia::Builder::empty().clean(&with_breaks).to_string();
+    stripped
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&nbsp;", " ")
+        .replace("&amp;", "&")
+}
+
 /// Escapes text for inclusion in HTML.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -80,6 +99,14 @@ mod tests {
         assert!(html.contains("<strong>hi</strong>"));
         assert!(!html.contains("<script"));
         assert!(!html.contains("javascript:"));
+    }
+
+    #[test]
+    fn html_text() {
+        let t = html_to_text("<p><span>@group</span> Title &amp; more</p><p>Body <b>bold</b></p>");
+        assert_eq!(t.lines().next(), Some("@group Title & more"));
+        assert!(t.contains("Body bold"));
+        assert!(!html_to_text("<script>x</script>ok").contains("script"));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use cairn_storage::posts::{NewPost, PostChange, PostCursor, PostRow, PostWithCon
 pub use cairn_storage::posts::PostSort;
 use cairn_storage::{AnyConn, db_now, votes};
 
-use crate::communities::{ensure_can_participate, is_moderator, local_row};
+use crate::communities::{ensure_can_participate, is_moderator};
 use crate::context::Cairn;
 use crate::error::{CoreError, CoreResult};
 use crate::events::{EventKind, Subject, emit};
@@ -76,11 +76,11 @@ pub async fn create(ctx: &Cairn, user: &AuthUser, input: NewPostInput) -> CoreRe
         .flatten();
     let urls = ctx.urls().clone();
     let person_id = user.person_id;
-    let community = input.community;
+    let community_id = crate::communities::resolve(ctx, &input.community).await?.id;
     let id = ctx
         .db()
         .transaction(move |conn| -> CoreResult<i64> {
-            let community = local_row(conn, &community)?;
+            let community = CommunityRow::by_id(conn, community_id)?.ok_or_else(not_found)?;
             ensure_can_participate(conn, &community, person_id)?;
             let now = db_now();
             let row = PostRow::insert(

@@ -5,8 +5,9 @@
 //! with the actor's key. Each activity type then checks its own rules (federation.md 1.9) and is
 //! applied through the domain layer. Every rejection answers 4xx with a specific reason.
 //!
-//! Handled so far: Follow and Undo(Follow) of local communities, and Accept or Reject of our
-//! people's Follows. Other activity types are refused with `unsupported_activity`.
+//! Handled: Follow and Undo(Follow) of local communities, Accept or Reject of our people's
+//! Follows, content activities (see `inbound`) sent to a local community or inside a remote
+//! community's Announce. Other activity types are refused with `unsupported_activity`.
 
 use activitypub_federation::axum::inbox::{ActivityData, receive_activity};
 use activitypub_federation::config::Data;
@@ -26,6 +27,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::error::FederationError;
+use crate::inbound::{Announcable, InboundAnnounce};
 use crate::objects::{ApubCommunity, ApubPerson};
 use crate::protocol::activities::{Follow, FollowAnswer, FollowAnswerType, FollowRef, Undo};
 
@@ -203,6 +205,8 @@ pub enum InboxActivity {
     Follow(Follow),
     UndoFollow(Undo<Follow>),
     Answer(FollowAnswer),
+    Announce(InboundAnnounce),
+    Content(Announcable),
 }
 
 #[async_trait]
@@ -215,6 +219,8 @@ impl Activity for InboxActivity {
             Self::Follow(a) => a.id(),
             Self::UndoFollow(a) => a.id(),
             Self::Answer(a) => a.id(),
+            Self::Announce(a) => a.id(),
+            Self::Content(a) => a.id(),
         }
     }
 
@@ -223,6 +229,8 @@ impl Activity for InboxActivity {
             Self::Follow(a) => a.actor(),
             Self::UndoFollow(a) => a.actor(),
             Self::Answer(a) => a.actor(),
+            Self::Announce(a) => a.actor(),
+            Self::Content(a) => a.actor(),
         }
     }
 
@@ -231,6 +239,8 @@ impl Activity for InboxActivity {
             Self::Follow(a) => a.verify(data).await,
             Self::UndoFollow(a) => a.verify(data).await,
             Self::Answer(a) => a.verify(data).await,
+            Self::Announce(a) => a.verify(data).await,
+            Self::Content(a) => a.verify(data).await,
         }
     }
 
@@ -239,6 +249,8 @@ impl Activity for InboxActivity {
             Self::Follow(a) => a.receive(data).await,
             Self::UndoFollow(a) => a.receive(data).await,
             Self::Answer(a) => a.receive(data).await,
+            Self::Announce(a) => a.receive(data).await,
+            Self::Content(a) => a.receive(data).await,
         }
     }
 }

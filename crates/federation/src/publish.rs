@@ -241,7 +241,8 @@ pub async fn build_inner(
         EventKind::FollowRequested
         | EventKind::Unfollowed
         | EventKind::FollowAccepted
-        | EventKind::FollowRejected => return Ok(None),
+        | EventKind::FollowRejected
+        | EventKind::Relay => return Ok(None),
     };
     Ok(Some(built))
 }
@@ -383,8 +384,62 @@ async fn plan_follow(ctx: &Cairn, event: &Event) -> FederationResult<Option<Publ
     }))
 }
 
+/// Plans a relay: a local community Announces an activity it received, unchanged, to its
+/// followers (FEP-1b12).
+async fn plan_relay(ctx: &Cairn, event: &Event) -> FederationResult<Option<Publication>> {
+    let (Some(community_id), Some(activity)) = (event.community_id, event.object_ap_id.clone())
+    else {
+        return Ok(None);
+    };
+    let community = communities::by_id(ctx, community_id).await?;
+    let stored = ctx
+        .db()
+        .run(move |conn| ActivityRow::by_ap_id(conn, &activity))
+        .await
+        .map_err(|e| FederationError::Core(e.into()))?;
+    let Some(stored) = stored.filter(|s| !s.data.is_empty()) else {
+        return Ok(None);
+    };
+    let json: Value =
+        serde_json::from_str(&stored.data).map_err(|e| FederationError::Internal(e.to_string()))?;
+    let inner = Built {
+        id: url(&stored.ap_id)?,
+        kind: match stored.kind.as_str() {
+            "Create" => "Create",
+            "Update" => "Update",
+            "Delete" => "Delete",
+            "Like" => "Like",
+            "Dislike" => "Dislike",
+            _ => "Undo",
+        },
+        actor: url(&stored.actor_ap_id)?,
+        json,
+    };
+    let inboxes: Vec<Url> = communities::remote_follower_inboxes(ctx, community.id)
+        .await?
+        .iter()
+        .filter_map(|i| Url::parse(i).ok())
+        .collect();
+    if inboxes.is_empty() {
+        return Ok(None);
+    }
+    let announce = announce(ctx, &community, &inner)?;
+    Ok(Some(Publication {
+        signer: announce.actor.clone(),
+        // Only the Announce is ours to store; the inner activity is already stored as received.
+        inner: announce,
+        announce: None,
+        inboxes,
+        sensitive: false,
+        records_follow: None,
+    }))
+}
+
 /// Plans what an event publishes, and to whom.
 pub async fn plan(ctx: &Cairn, event: &Event) -> FederationResult<Option<Publication>> {
+    if event.kind == EventKind::Relay {
+        return plan_relay(ctx, event).await;
+    }
     if matches!(
         event.kind,
         EventKind::FollowRequested

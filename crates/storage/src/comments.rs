@@ -72,6 +72,15 @@ impl CommentRow {
         .get_result(c))?)
     }
 
+    /// Looks a comment up by ActivityPub id.
+    pub fn by_ap_id(conn: &mut AnyConn<'_>, ap_id: &str) -> StorageResult<Option<CommentRow>> {
+        Ok(with_conn!(conn, |c| comments::table
+            .filter(comments::ap_id.eq(ap_id))
+            .select(CommentRow::as_select())
+            .first(c)
+            .optional())?)
+    }
+
     /// Looks a comment up by id.
     pub fn by_id(conn: &mut AnyConn<'_>, id: i64) -> StorageResult<Option<CommentRow>> {
         Ok(with_conn!(conn, |c| comments::table

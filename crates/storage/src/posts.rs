@@ -108,6 +108,15 @@ impl PostRow {
             .get_result(c))?)
     }
 
+    /// Looks a post up by ActivityPub id.
+    pub fn by_ap_id(conn: &mut AnyConn<'_>, ap_id: &str) -> StorageResult<Option<PostRow>> {
+        Ok(with_conn!(conn, |c| posts::table
+            .filter(posts::ap_id.eq(ap_id))
+            .select(PostRow::as_select())
+            .first(c)
+            .optional())?)
+    }
+
     /// Looks a post up by id.
     pub fn by_id(conn: &mut AnyConn<'_>, id: i64) -> StorageResult<Option<PostRow>> {
         Ok(with_conn!(conn, |c| posts::table

@@ -1,0 +1,422 @@
+//! Content from other servers: posts, comments, votes and deletions that arrive as verified
+//! activities, applied with the same permission rules as local actions.
+//!
+//! When the community is local, the same transaction writes a relay event, so the community
+//! Announces the activity to its followers exactly once even if the process dies meanwhile.
+
+use cairn_storage::comments::{CommentRow, NewComment};
+use cairn_storage::communities::CommunityRow;
+use cairn_storage::posts::{NewPost, PostChange, PostRow};
+use cairn_storage::{AnyConn, db_now, votes};
+
+use crate::communities::{ensure_can_participate, is_moderator};
+use crate::context::Cairn;
+use crate::error::{CoreError, CoreResult};
+use crate::events::{EventKind, Subject, emit};
+use crate::markdown;
+use crate::ranking::hot_rank;
+use crate::validate;
+
+/// Longest remote title kept; longer ones are cut (Lemmy's limit).
+const MAX_TITLE: usize = validate::MAX_TITLE_CHARS;
+
+/// Text of a remote post or comment: Markdown source if given (rendered here), else HTML.
+#[derive(Debug, Clone, Default)]
+pub struct RemoteBody {
+    pub markdown: Option<String>,
+    pub html: Option<String>,
+}
+
+impl RemoteBody {
+    fn render(&self) -> (Option<String>, Option<String>) {
+        let md = self
+            .markdown
+            .as_deref()
+            .map(|m| m.chars().take(validate::MAX_BODY_CHARS).collect::<String>());
+        match (md, &self.html) {
+            (Some(md), _) if !md.trim().is_empty() => {
+                let html = markdown::to_html(&md);
+                (Some(md), Some(html))
+            }
+            (_, Some(html)) if !html.trim().is_empty() => {
+                (None, Some(markdown::sanitize_html(html)))
+            }
+            _ => (None, None),
+        }
+    }
+}
+
+/// A verified remote post.
+#[derive(Debug, Clone)]
+pub struct RemotePost {
+    pub ap_id: String,
+    pub community_id: i64,
+    pub creator_id: i64,
+    pub title: String,
+    pub url: Option<String>,
+    pub body: RemoteBody,
+    pub published: Option<chrono::NaiveDateTime>,
+}
+
+/// A verified remote comment.
+#[derive(Debug, Clone)]
+pub struct RemoteComment {
+    pub ap_id: String,
+    pub creator_id: i64,
+    /// The ActivityPub id of the post or comment replied to.
+    pub in_reply_to: String,
+    pub body: RemoteBody,
+    pub published: Option<chrono::NaiveDateTime>,
+}
+
+fn relay(
+    conn: &mut AnyConn<'_>,
+    community: &CommunityRow,
+    actor_id: i64,
+    activity: Option<&str>,
+) -> CoreResult<()> {
+    if community.local
+        && let Some(id) = activity
+    {
+        emit(
+            conn,
+            EventKind::Relay,
+            actor_id,
+            Subject {
+                community_id: Some(community.id),
+                object_ap_id: Some(id.to_owned()),
+                ..Subject::default()
+            },
+        )?;
+    }
+    Ok(())
+}
+
+fn title(raw: &str) -> CoreResult<String> {
+    let t: String = raw
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_TITLE)
+        .collect();
+    if t.is_empty() {
+        return Err(CoreError::invalid(
+            "missing_title",
+            "A post needs a title (`name`).",
+        ));
+    }
+    Ok(t)
+}
+
+/// Stores a remote post, or applies its edit when it is known; `relay_activity` is the
+/// received activity to Announce when the community is ours. Returns the post id.
+pub async fn upsert_post(
+    ctx: &Cairn,
+    p: RemotePost,
+    relay_activity: Option<String>,
+) -> CoreResult<i64> {
+    let title = title(&p.title)?;
+    let url = p
+        .url
+        .as_deref()
+        .and_then(|u| validate::link(u).ok().flatten());
+    let (body_md, body_html) = p.body.render();
+    let id = ctx
+        .db()
+        .transaction(move |conn| -> CoreResult<i64> {
+            let community = CommunityRow::by_id(conn, p.community_id)?
+                .ok_or_else(|| CoreError::not_found("community_not_found", "No such community."))?;
+            if let Some(existing) = PostRow::by_ap_id(conn, &p.ap_id)? {
+                if existing.creator_id != p.creator_id {
+                    return Err(CoreError::forbidden(
+                        "not_author",
+                        "Only the author may edit a post.",
+                    ));
+                }
+                if existing.community_id != community.id {
+                    return Err(CoreError::invalid(
+                        "community_mismatch",
+                        "A post cannot move to another community.",
+                    ));
+                }
+                if existing.deleted || existing.removed {
+                    return Ok(existing.id);
+                }
+                PostRow::update(
+                    conn,
+                    existing.id,
+                    &PostChange {
+                        title: Some(title),
+                        url: Some(url),
+                        body_md: Some(body_md),
+                        body_html: Some(body_html),
+                        updated: Some(Some(db_now())),
+                    },
+                )?;
+                relay(conn, &community, p.creator_id, relay_activity.as_deref())?;
+                return Ok(existing.id);
+            }
+            if community.local {
+                ensure_can_participate(conn, &community, p.creator_id)?;
+            }
+            let now = db_now();
+            let published = p.published.filter(|t| *t <= now).unwrap_or(now);
+            let row = PostRow::insert(
+                conn,
+                &NewPost {
+                    ap_id: p.ap_id,
+                    community_id: community.id,
+                    creator_id: p.creator_id,
+                    title,
+                    url,
+                    body_md,
+                    body_html,
+                    post_kind: "discussion".into(),
+                    local: false,
+                    hot_rank: hot_rank(0, published, now),
+                    published: cairn_storage::truncate_to_micros(published),
+                    last_activity_at: now,
+                },
+            )?;
+            relay(conn, &community, p.creator_id, relay_activity.as_deref())?;
+            Ok(row.id)
+        })
+        .await?;
+    ctx.notify_outbox();
+    Ok(id)
+}
+
+/// Where a remote comment would go: its post and parent comment, found by `in_reply_to`.
+pub async fn reply_target(
+    ctx: &Cairn,
+    in_reply_to: &str,
+) -> CoreResult<Option<(i64, Option<i64>)>> {
+    let target = in_reply_to.to_owned();
+    ctx.db()
+        .run(move |conn| -> CoreResult<_> {
+            if let Some(post) = PostRow::by_ap_id(conn, &target)? {
+                return Ok(Some((post.id, None)));
+            }
+            Ok(CommentRow::by_ap_id(conn, &target)?.map(|c| (c.post_id, Some(c.id))))
+        })
+        .await
+}
+
+/// Stores a remote comment, or applies its edit when known. Returns the comment id.
+pub async fn upsert_comment(
+    ctx: &Cairn,
+    c: RemoteComment,
+    relay_activity: Option<String>,
+) -> CoreResult<i64> {
+    let (body_md, body_html) = c.body.render();
+    let body_html =
+        body_html.ok_or_else(|| CoreError::invalid("empty_comment", "A comment needs content."))?;
+    let body_md = body_md.unwrap_or_default();
+    let target = c.in_reply_to.clone();
+    let id = ctx
+        .db()
+        .transaction(move |conn| -> CoreResult<i64> {
+            let (post, parent) = match PostRow::by_ap_id(conn, &target)? {
+                Some(post) => (post, None),
+                None => {
+                    let parent = CommentRow::by_ap_id(conn, &target)?.ok_or_else(|| {
+                        CoreError::not_found(
+                            "unknown_parent",
+                            "The post or comment replied to is unknown here.",
+                        )
+                    })?;
+                    let post = PostRow::by_id(conn, parent.post_id)?
+                        .ok_or_else(|| CoreError::Internal("comment without post".into()))?;
+                    (post, Some(parent))
+                }
+            };
+            let community = CommunityRow::by_id(conn, post.community_id)?
+                .ok_or_else(|| CoreError::Internal("post without community".into()))?;
+            let now = db_now();
+            if let Some(existing) = CommentRow::by_ap_id(conn, &c.ap_id)? {
+                if existing.creator_id != c.creator_id {
+                    return Err(CoreError::forbidden(
+                        "not_author",
+                        "Only the author may edit a comment.",
+                    ));
+                }
+                if !existing.deleted && !existing.removed {
+                    CommentRow::update_body(conn, existing.id, &body_md, &body_html, now)?;
+                    relay(conn, &community, c.creator_id, relay_activity.as_deref())?;
+                }
+                return Ok(existing.id);
+            }
+            if post.deleted || post.removed {
+                return Err(CoreError::gone("post_deleted", "The post was deleted."));
+            }
+            if community.local {
+                ensure_can_participate(conn, &community, c.creator_id)?;
+                if post.locked && !is_moderator(conn, &community, c.creator_id)? {
+                    return Err(CoreError::forbidden("post_locked", "This post is locked."));
+                }
+            }
+            let (path, depth) = match &parent {
+                Some(p) => {
+                    CommentRow::add_child_count(conn, p.id, 1)?;
+                    (p.path.clone(), p.depth + 1)
+                }
+                None => ("0".to_owned(), 0),
+            };
+            let published = c.published.filter(|t| *t <= now).unwrap_or(now);
+            let row = CommentRow::insert(
+                conn,
+                &NewComment {
+                    ap_id: c.ap_id.clone(),
+                    post_id: post.id,
+                    parent_id: parent.as_ref().map(|p| p.id),
+                    creator_id: c.creator_id,
+                    body_md,
+                    body_html,
+                    path: path.clone(),
+                    depth,
+                    local: false,
+                    published: cairn_storage::truncate_to_micros(published),
+                },
+            )?;
+            CommentRow::set_identity(conn, row.id, &c.ap_id, &format!("{path}.{:012}", row.id))?;
+            PostRow::add_comment_count(conn, post.id, 1, now)?;
+            relay(conn, &community, c.creator_id, relay_activity.as_deref())?;
+            Ok(row.id)
+        })
+        .await?;
+    ctx.notify_outbox();
+    Ok(id)
+}
+
+/// Applies a remote vote (+1, -1, or 0 to withdraw) on a post or comment named by its id.
+pub async fn vote(
+    ctx: &Cairn,
+    person_id: i64,
+    object: &str,
+    score: i32,
+    relay_activity: Option<String>,
+) -> CoreResult<()> {
+    let object = object.to_owned();
+    ctx.db()
+        .transaction(move |conn| -> CoreResult<()> {
+            let now = db_now();
+            if let Some(post) = PostRow::by_ap_id(conn, &object)? {
+                let community = CommunityRow::by_id(conn, post.community_id)?
+                    .ok_or_else(|| CoreError::Internal("post without community".into()))?;
+                if community.local {
+                    ensure_can_participate(conn, &community, person_id)?;
+                }
+                votes::set_post_vote(
+                    conn,
+                    post.id,
+                    person_id,
+                    score,
+                    relay_activity.as_deref(),
+                    now,
+                )?;
+                let t = votes::post_totals(conn, post.id)?;
+                PostRow::set_votes(
+                    conn,
+                    post.id,
+                    t.upvotes,
+                    t.downvotes,
+                    hot_rank(t.upvotes - t.downvotes, post.published, now),
+                )?;
+                return relay(conn, &community, person_id, relay_activity.as_deref());
+            }
+            if let Some(comment) = CommentRow::by_ap_id(conn, &object)? {
+                let post = PostRow::by_id(conn, comment.post_id)?
+                    .ok_or_else(|| CoreError::Internal("comment without post".into()))?;
+                let community = CommunityRow::by_id(conn, post.community_id)?
+                    .ok_or_else(|| CoreError::Internal("post without community".into()))?;
+                if community.local {
+                    ensure_can_participate(conn, &community, person_id)?;
+                }
+                votes::set_comment_vote(
+                    conn,
+                    comment.id,
+                    post.id,
+                    person_id,
+                    score,
+                    relay_activity.as_deref(),
+                    now,
+                )?;
+                let t = votes::comment_totals(conn, comment.id)?;
+                CommentRow::set_votes(conn, comment.id, t.upvotes, t.downvotes)?;
+                return relay(conn, &community, person_id, relay_activity.as_deref());
+            }
+            Err(CoreError::not_found(
+                "unknown_object",
+                "The voted object is unknown here.",
+            ))
+        })
+        .await?;
+    ctx.notify_outbox();
+    Ok(())
+}
+
+/// Applies a remote Delete of a post or comment: by its author a deletion, by a moderator of the
+/// community a removal. For a remote community, `vouched` says the Delete came inside that
+/// community's own Announce (or from its server), which makes its server's word on who may
+/// remove authoritative. Deleting what is already gone or unknown changes nothing.
+pub async fn delete(
+    ctx: &Cairn,
+    person_id: i64,
+    object: &str,
+    vouched: bool,
+    relay_activity: Option<String>,
+) -> CoreResult<()> {
+    let object = object.to_owned();
+    ctx.db()
+        .transaction(move |conn| -> CoreResult<()> {
+            let now = db_now();
+            if let Some(post) = PostRow::by_ap_id(conn, &object)? {
+                let community = CommunityRow::by_id(conn, post.community_id)?
+                    .ok_or_else(|| CoreError::Internal("post without community".into()))?;
+                if post.deleted || post.removed {
+                    return Ok(());
+                }
+                if post.creator_id == person_id {
+                    PostRow::set_deleted(conn, post.id, true, false, now)?;
+                } else if is_moderator(conn, &community, person_id)?
+                    || (!community.local && vouched)
+                {
+                    PostRow::set_deleted(conn, post.id, false, true, now)?;
+                } else {
+                    return Err(CoreError::forbidden(
+                        "not_author",
+                        "Only the author or a moderator may delete this.",
+                    ));
+                }
+                return relay(conn, &community, person_id, relay_activity.as_deref());
+            }
+            if let Some(comment) = CommentRow::by_ap_id(conn, &object)? {
+                let post = PostRow::by_id(conn, comment.post_id)?
+                    .ok_or_else(|| CoreError::Internal("comment without post".into()))?;
+                let community = CommunityRow::by_id(conn, post.community_id)?
+                    .ok_or_else(|| CoreError::Internal("post without community".into()))?;
+                if comment.deleted || comment.removed {
+                    return Ok(());
+                }
+                if comment.creator_id == person_id {
+                    CommentRow::set_deleted(conn, comment.id, true, false, now)?;
+                } else if is_moderator(conn, &community, person_id)?
+                    || (!community.local && vouched)
+                {
+                    CommentRow::set_deleted(conn, comment.id, false, true, now)?;
+                } else {
+                    return Err(CoreError::forbidden(
+                        "not_author",
+                        "Only the author or a moderator may delete this.",
+                    ));
+                }
+                return relay(conn, &community, person_id, relay_activity.as_deref());
+            }
+            Ok(())
+        })
+        .await?;
+    ctx.notify_outbox();
+    Ok(())
+}

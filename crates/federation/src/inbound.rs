@@ -1,0 +1,487 @@
+//! Content activities from other servers: Create and Update of posts and comments, votes, their
+//! Undo, and Delete, received directly or inside a community's Announce (FEP-1b12).
+//!
+//! These are kept as raw JSON next to the few parsed fields the checks need, so a local
+//! community can Announce them unchanged, unknown fields and signatures included.
+
+use activitypub_federation::config::Data;
+use activitypub_federation::fetch::object_id::ObjectId;
+use activitypub_federation::protocol::verification::verify_domains_match;
+use activitypub_federation::traits::Activity;
+use async_trait::async_trait;
+use cairn_core::inbound::{self, RemoteBody, RemoteComment, RemotePost};
+use cairn_core::model::Community;
+use cairn_core::{Cairn, CoreError, remote};
+use cairn_storage::activities::{ActivityRow, NewActivity};
+use cairn_storage::db_now;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::error::FederationError;
+use crate::objects::{ApubCommunity, ApubPerson};
+use crate::protocol::PUBLIC;
+use crate::protocol::objects::{Note, Page, PageType};
+
+fn rejected(code: &'static str, message: impl Into<String>) -> FederationError {
+    FederationError::Core(CoreError::invalid(code, message))
+}
+
+/// The types of activity a community relays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum AnnouncableType {
+    Create,
+    Update,
+    Delete,
+    Like,
+    Dislike,
+    Undo,
+}
+
+/// A content activity as received: parsed id, actor and type, and the rest untouched.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Announcable {
+    pub id: Url,
+    pub actor: Url,
+    #[serde(rename = "type")]
+    pub kind: AnnouncableType,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+impl Announcable {
+    /// The activity as JSON, as it arrived.
+    pub fn raw(&self) -> Value {
+        let mut m = self.rest.clone();
+        m.insert("id".into(), Value::String(self.id.to_string()));
+        m.insert("actor".into(), Value::String(self.actor.to_string()));
+        m.insert("type".into(), Value::String(format!("{:?}", self.kind)));
+        Value::Object(m)
+    }
+
+    fn object(&self) -> Result<&Value, FederationError> {
+        self.rest
+            .get("object")
+            .ok_or_else(|| rejected("missing_object", "The activity has no object."))
+    }
+
+    /// The id of the object, whether embedded or given by id.
+    fn object_id(&self) -> Result<Url, FederationError> {
+        object_id(self.object()?)
+    }
+}
+
+fn object_id(v: &Value) -> Result<Url, FederationError> {
+    let s = match v {
+        Value::String(s) => s.as_str(),
+        Value::Object(o) => o.get("id").and_then(Value::as_str).unwrap_or(""),
+        _ => "",
+    };
+    Url::parse(s).map_err(|_| rejected("invalid_object", "The activity's object has no usable id."))
+}
+
+fn addressed(v: &Value) -> Vec<Url> {
+    let mut out = vec![];
+    for key in ["to", "cc", "audience"] {
+        match v.get(key) {
+            Some(Value::String(s)) => out.extend(Url::parse(s).ok()),
+            Some(Value::Array(items)) => out.extend(
+                items
+                    .iter()
+                    .filter_map(|i| i.as_str())
+                    .filter_map(|s| Url::parse(s).ok()),
+            ),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Records a received activity with its JSON; false when it was received before.
+async fn first_time(data: &Data<Cairn>, a: &Announcable) -> Result<bool, FederationError> {
+    let row = NewActivity {
+        ap_id: a.id.to_string(),
+        kind: format!("{:?}", a.kind),
+        actor_ap_id: a.actor.to_string(),
+        data: a.raw().to_string(),
+        local: false,
+        sensitive: false,
+        published: db_now(),
+    };
+    data.db()
+        .run(move |conn| ActivityRow::insert_received(conn, &row))
+        .await
+        .map_err(|e| FederationError::Core(e.into()))
+}
+
+/// Where an activity lands: the announcing community when relayed, else the first addressee
+/// (in `to`, `cc` or `audience`) that is a community we know. An `audience`, if present, must
+/// name the same community (federation.md 1.9).
+async fn landing(
+    data: &Data<Cairn>,
+    a: &Announcable,
+    via: Option<&Community>,
+) -> Result<Community, FederationError> {
+    let raw = a.raw();
+    let mut candidates = addressed(&raw);
+    if let Ok(obj) = a.object()
+        && obj.is_object()
+    {
+        candidates.extend(addressed(obj));
+    }
+    let audience = raw
+        .get("audience")
+        .or_else(|| a.object().ok().and_then(|o| o.get("audience")))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let found = match via {
+        Some(c) => Some(c.clone()),
+        None => {
+            let mut found = None;
+            for url in candidates.iter().filter(|u| u.as_str() != PUBLIC) {
+                if let Some(c) = remote::community_by_ap_id(data, url.as_str()).await?
+                    && c.local
+                {
+                    found = Some(c);
+                    break;
+                }
+            }
+            found
+        }
+    };
+    let Some(community) = found else {
+        return Err(FederationError::Core(CoreError::not_found(
+            "no_community",
+            "The activity addresses no community on this server.",
+        )));
+    };
+    if let Some(aud) = audience
+        && aud != community.ap_id
+    {
+        return Err(rejected(
+            "audience_mismatch",
+            "The activity's audience is another community.",
+        ));
+    }
+    Ok(community)
+}
+
+fn is_public(v: &Value) -> bool {
+    addressed(v).iter().any(|u| u.as_str() == PUBLIC)
+        || ["to", "cc"].iter().any(|k| {
+            v.get(*k).and_then(Value::as_str) == Some("as:Public")
+                || v.get(*k).and_then(Value::as_str) == Some("Public")
+        })
+}
+
+/// The title of a post made from a Note without a `name` (a Mastodon toot mentioning the
+/// group): the first line of its text, without the group mention, at most 200 characters.
+fn title_from_note(content_html: &str, community: &Community) -> String {
+    let text = cairn_core::markdown::html_to_text(content_html);
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    let handle_prefix = format!("@{}", community.name);
+    let cleaned: Vec<&str> = first
+        .split_whitespace()
+        .filter(|w| !w.starts_with(&handle_prefix))
+        .collect();
+    cleaned.join(" ").chars().take(200).collect()
+}
+
+fn naive(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<chrono::NaiveDateTime> {
+    t.map(|t| t.naive_utc())
+}
+
+/// Applies a Create or Update of a post or comment.
+async fn apply_create(
+    data: &Data<Cairn>,
+    a: &Announcable,
+    community: &Community,
+    relay: Option<String>,
+) -> Result<(), FederationError> {
+    let obj = a.object()?.clone();
+    if !obj.is_object() {
+        return Err(rejected(
+            "object_not_embedded",
+            "Create and Update must embed their object.",
+        ));
+    }
+    if !is_public(&obj) && !is_public(&a.raw()) {
+        return Err(rejected(
+            "not_public",
+            "Only public posts and comments are accepted.",
+        ));
+    }
+    let object_id = object_id(&obj)?;
+    verify_domains_match(&a.actor, &object_id).map_err(|_| {
+        rejected(
+            "foreign_object",
+            "The object is not on its author's server.",
+        )
+    })?;
+    let person = ObjectId::<ApubPerson>::from(a.actor.clone())
+        .dereference(data)
+        .await?;
+
+    if obj.get("inReplyTo").is_some_and(|v| !v.is_null()) {
+        let note: Note = serde_json::from_value(obj)
+            .map_err(|e| rejected("invalid_note", format!("The comment does not parse: {e}")))?;
+        if !note.attributed_to.iter().any(|(u, _)| *u == a.actor) {
+            return Err(rejected(
+                "author_mismatch",
+                "The comment's author is not the activity's actor.",
+            ));
+        }
+        inbound::upsert_comment(
+            data,
+            RemoteComment {
+                ap_id: note.id.to_string(),
+                creator_id: person.person.id,
+                in_reply_to: note.in_reply_to.to_string(),
+                body: RemoteBody {
+                    markdown: note.source.map(|s| s.content),
+                    html: Some(note.content),
+                },
+                published: naive(note.published),
+            },
+            relay,
+        )
+        .await?;
+        return Ok(());
+    }
+
+    let page: Page = serde_json::from_value(obj)
+        .map_err(|e| rejected("invalid_page", format!("The post does not parse: {e}")))?;
+    if !page.attributed_to.iter().any(|(u, _)| *u == a.actor) {
+        return Err(rejected(
+            "author_mismatch",
+            "The post's author is not the activity's actor.",
+        ));
+    }
+    let title = match (&page.name, page.kind) {
+        (Some(n), _) if !n.trim().is_empty() => n.clone(),
+        (_, PageType::Note) => title_from_note(page.content.as_deref().unwrap_or(""), community),
+        _ => String::new(),
+    };
+    let url = page
+        .attachment
+        .first()
+        .and_then(|att| att.href.clone().or_else(|| att.url.clone()))
+        .map(|u| u.to_string());
+    inbound::upsert_post(
+        data,
+        RemotePost {
+            ap_id: page.id.to_string(),
+            community_id: community.id,
+            creator_id: person.person.id,
+            title,
+            url,
+            body: RemoteBody {
+                markdown: page.source.map(|s| s.content),
+                html: page.content,
+            },
+            published: naive(page.published),
+        },
+        relay,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Applies a content activity landing in `community`. `relay` is the activity's id when a local
+/// community must Announce it; `vouched` when it came inside the community's own Announce.
+pub async fn apply(
+    data: &Data<Cairn>,
+    a: &Announcable,
+    community: &Community,
+    vouched: bool,
+) -> Result<(), FederationError> {
+    let relay = community.local.then(|| a.id.to_string());
+    match a.kind {
+        AnnouncableType::Create | AnnouncableType::Update => {
+            apply_create(data, a, community, relay).await
+        }
+        AnnouncableType::Like | AnnouncableType::Dislike => {
+            let person = ObjectId::<ApubPerson>::from(a.actor.clone())
+                .dereference(data)
+                .await?;
+            let score = if a.kind == AnnouncableType::Like {
+                1
+            } else {
+                -1
+            };
+            inbound::vote(
+                data,
+                person.person.id,
+                a.object_id()?.as_str(),
+                score,
+                relay,
+            )
+            .await?;
+            Ok(())
+        }
+        AnnouncableType::Undo => {
+            let inner = a.object()?;
+            let inner_type = inner.get("type").and_then(Value::as_str).unwrap_or("");
+            if !matches!(inner_type, "Like" | "Dislike") {
+                return Err(rejected(
+                    "unsupported_activity",
+                    format!("Undo of `{inner_type}` is not supported."),
+                ));
+            }
+            let inner_actor = inner.get("actor").and_then(Value::as_str).unwrap_or("");
+            if inner_actor != a.actor.as_str() {
+                return Err(rejected("undo_not_own", "Only the voter may undo a vote."));
+            }
+            let target = inner
+                .get("object")
+                .map(object_id)
+                .transpose()?
+                .ok_or_else(|| rejected("invalid_object", "The undone vote has no object."))?;
+            let person = ObjectId::<ApubPerson>::from(a.actor.clone())
+                .dereference(data)
+                .await?;
+            inbound::vote(data, person.person.id, target.as_str(), 0, relay).await?;
+            Ok(())
+        }
+        AnnouncableType::Delete => {
+            let target = a.object_id()?;
+            let person = ObjectId::<ApubPerson>::from(a.actor.clone())
+                .dereference(data)
+                .await?;
+            let same_server = verify_domains_match(&a.actor, &target).is_ok();
+            inbound::delete(
+                data,
+                person.person.id,
+                target.as_str(),
+                vouched || same_server,
+                relay,
+            )
+            .await?;
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl Activity for Announcable {
+    type DataType = Cairn;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(&self, data: &Data<Cairn>) -> Result<(), FederationError> {
+        landing(data, self, None).await?;
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<Cairn>) -> Result<(), FederationError> {
+        if !first_time(data, &self).await? {
+            return Ok(());
+        }
+        let community = landing(data, &self, None).await?;
+        apply(data, &self, &community, false).await
+    }
+}
+
+/// A community's Announce of a content activity.
+#[derive(Debug, Clone, Deserialize)]
+pub struct InboundAnnounce {
+    pub id: Url,
+    pub actor: Url,
+    #[serde(rename = "type")]
+    pub kind: AnnounceOnly,
+    pub object: Value,
+}
+
+/// The `type` of an Announce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum AnnounceOnly {
+    Announce,
+}
+
+#[async_trait]
+impl Activity for InboundAnnounce {
+    type DataType = Cairn;
+    type Error = FederationError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    async fn verify(&self, data: &Data<Cairn>) -> Result<(), FederationError> {
+        let community = ObjectId::<ApubCommunity>::from(self.actor.clone())
+            .dereference(data)
+            .await?;
+        if community.community.local {
+            return Err(rejected(
+                "own_announce",
+                "This server's communities announce nothing to it.",
+            ));
+        }
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<Cairn>) -> Result<(), FederationError> {
+        let community = ObjectId::<ApubCommunity>::from(self.actor.clone())
+            .dereference(data)
+            .await?
+            .community;
+        let inner: Announcable = match &self.object {
+            Value::Object(_) => match serde_json::from_value(self.object.clone()) {
+                Ok(a) => a,
+                // Mastodon-style Announce of a bare object (Lemmy's compatibility boost): the
+                // Announce(Create) that accompanies it carries the content.
+                Err(_) => return Ok(()),
+            },
+            _ => {
+                return Err(rejected(
+                    "unsupported_announce",
+                    "Announces of an activity by id only are not supported yet.",
+                ));
+            }
+        };
+        // The inner activity must be in the announcing community (federation.md 1.9.4).
+        let raw = inner.raw();
+        let mut addressees = addressed(&raw);
+        if let Ok(o) = inner.object() {
+            addressees.extend(addressed(o));
+        }
+        let object_in_community = match inner.kind {
+            AnnouncableType::Create | AnnouncableType::Update => {
+                addressees.iter().any(|u| u.as_str() == community.ap_id)
+            }
+            _ => true,
+        };
+        if !object_in_community {
+            return Err(rejected(
+                "foreign_announce",
+                "The announced activity does not address the announcing community.",
+            ));
+        }
+        verify_domains_match(&inner.id, &inner.actor).map_err(|_| {
+            rejected(
+                "foreign_activity",
+                "The announced activity's id is not on its actor's server.",
+            )
+        })?;
+        if !first_time(data, &inner).await? {
+            // Our own activity coming back, or one we already have: nothing to apply.
+            return Ok(());
+        }
+        apply(data, &inner, &community, true).await
+    }
+}

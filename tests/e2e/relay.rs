@@ -1,0 +1,179 @@
+//! The FEP-1b12 flow between three real instances: alpha hosts a community that users on beta
+//! and gamma follow. Posts, comments, votes, edits and deletions made on any of them reach the
+//! others through alpha's Announce.
+
+use std::time::Duration;
+
+use cairn_tests::{Backend, TestInstance, User, backend_tests};
+use serde_json::{Value, json};
+
+async fn instance(backend: Backend) -> TestInstance {
+    TestInstance::start_with(backend, |c| {
+        c.dev_insecure_federation = true;
+        // A delivery that fails under the load of the whole suite is retried within a
+        // second instead of the production default of thirty.
+        c.delivery_retry_base_seconds = 1;
+    })
+    .await
+}
+
+async fn eventually<F, Fut>(what: &str, mut check: F) -> Value
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<Value>>,
+{
+    for _ in 0..600 {
+        if let Some(v) = check().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+async fn follow(on: &TestInstance, user: &User, handle: &str) {
+    on.post(
+        "/api/v1/communities/follow",
+        Some(&user.token),
+        json!({"handle": handle}),
+    )
+    .await
+    .expect(200);
+    eventually("the follow is accepted", || async {
+        let c = on
+            .get(&format!("/api/v1/communities/{handle}"), Some(&user.token))
+            .await;
+        (c.body["my_membership"]["state"] == "active").then_some(Value::Null)
+    })
+    .await;
+}
+
+/// The post titled `title` as `on` lists it in the community `handle`, once it arrived.
+async fn arrived(on: &TestInstance, handle: &str, title: &str) -> Value {
+    eventually(&format!("`{title}` reaches {}", on.domain), || async {
+        let page = on
+            .get(
+                &format!("/api/v1/communities/{handle}/posts?sort=new"),
+                None,
+            )
+            .await;
+        page.body["posts"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["title"] == title).cloned())
+    })
+    .await
+}
+
+async fn three_instances(backend: Backend) {
+    let alpha = instance(backend).await;
+    let beta = instance(backend).await;
+    let gamma = instance(backend).await;
+    let alice = alpha.user("alice").await;
+    alpha.community(&alice, "gardening", "open").await;
+    let handle = format!("gardening@{}", alpha.domain);
+    let bob = beta.user("bob").await;
+    let carol = gamma.user("carol").await;
+    follow(&beta, &bob, &handle).await;
+    follow(&gamma, &carol, &handle).await;
+
+    // A post on alpha reaches both followers' instances.
+    let id = alpha.post_in(&alice, "gardening", "Compost on alpha").await;
+    let on_beta = arrived(&beta, &handle, "Compost on alpha").await;
+    arrived(&gamma, &handle, "Compost on alpha").await;
+    assert_eq!(on_beta["ap_id"], alpha.url(&format!("/post/{id}")));
+    assert_eq!(on_beta["local"], false);
+    assert_eq!(on_beta["creator"]["ap_id"], alpha.url("/u/alice"));
+    assert!(
+        on_beta["body_html"]
+            .as_str()
+            .unwrap_or("")
+            .contains("<em>Compost on alpha</em>")
+    );
+
+    // Bob on beta comments and votes; alpha applies both and relays them to gamma.
+    let beta_post = on_beta["id"].as_i64().expect("id");
+    beta.post(
+        &format!("/api/v1/posts/{beta_post}/comments"),
+        Some(&bob.token),
+        json!({"body": "From *beta*"}),
+    )
+    .await
+    .expect(201);
+    beta.post(
+        &format!("/api/v1/posts/{beta_post}/vote"),
+        Some(&bob.token),
+        json!({"score": 1}),
+    )
+    .await
+    .expect(200);
+    eventually("bob's comment and vote reach alpha", || async {
+        let p = alpha.get(&format!("/api/v1/posts/{id}"), None).await;
+        let has_comment = p.body["comments"].as_array().is_some_and(|c| {
+            c.iter()
+                .any(|n| n["comment"]["creator"]["ap_id"] == beta.url("/u/bob"))
+        });
+        (has_comment && p.body["post"]["score"] == 1).then_some(Value::Null)
+    })
+    .await;
+    let on_gamma = arrived(&gamma, &handle, "Compost on alpha").await;
+    let gamma_post = on_gamma["id"].as_i64().expect("id");
+    eventually(
+        "bob's comment and vote reach gamma through alpha",
+        || async {
+            let p = gamma
+                .get(&format!("/api/v1/posts/{gamma_post}"), None)
+                .await;
+            let comment = p.body["comments"]
+                .as_array()
+                .and_then(|c| c.first().cloned())?;
+            (comment["comment"]["body"] == "From *beta*" && p.body["post"]["score"] == 1)
+                .then_some(Value::Null)
+        },
+    )
+    .await;
+
+    // A post from beta into alpha's community is announced to gamma.
+    beta.post(
+        "/api/v1/posts",
+        Some(&bob.token),
+        json!({"community": handle, "title": "Posted from beta", "body": "Hello"}),
+    )
+    .await
+    .expect(201);
+    arrived(&alpha, "gardening", "Posted from beta").await;
+    arrived(&gamma, &handle, "Posted from beta").await;
+
+    // Edits and deletions on alpha propagate.
+    alpha
+        .patch(
+            &format!("/api/v1/posts/{id}"),
+            &alice.token,
+            json!({"title": "Compost, edited"}),
+        )
+        .await
+        .expect(200);
+    arrived(&beta, &handle, "Compost, edited").await;
+    alpha
+        .delete(&format!("/api/v1/posts/{id}"), &alice.token)
+        .await
+        .expect(204);
+    eventually("the deletion reaches gamma", || async {
+        let page = gamma
+            .get(
+                &format!("/api/v1/communities/{handle}/posts?sort=new"),
+                None,
+            )
+            .await;
+        let gone = page.body["posts"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().all(|p| p["title"] != "Compost, edited"));
+        gone.then_some(Value::Null)
+    })
+    .await;
+
+    alpha.stop().await;
+    beta.stop().await;
+    gamma.stop().await;
+}
+
+backend_tests!(three_instances);
