@@ -288,3 +288,87 @@ backend_tests!(
     follow_modes_across_instances,
     inbox_rejections
 );
+
+/// Outgoing fetches are signed by the instance actor, so servers that refuse unsigned GETs
+/// (authorized fetch) answer. A recording server plays the remote instance.
+async fn fetches_are_signed(backend: Backend) {
+    use axum::extract::State;
+    use axum::http::HeaderMap;
+    use axum::routing::get;
+    use rsa::pkcs8::{EncodePublicKey, LineEnding};
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone)]
+    struct Remote {
+        base: String,
+        pem: String,
+        seen: Arc<Mutex<Vec<HeaderMap>>>,
+    }
+    async fn webfinger(State(r): State<Remote>) -> axum::response::Response {
+        let host = r.base.trim_start_matches("http://");
+        let doc = json!({"subject": format!("acct:fake@{host}"), "links": [
+            {"rel": "self", "type": "application/activity+json", "href": format!("{}/c/fake", r.base)}]});
+        ([("content-type", "application/jrd+json")], doc.to_string()).into_response()
+    }
+    async fn group(State(r): State<Remote>, headers: HeaderMap) -> axum::response::Response {
+        r.seen.lock().expect("lock").push(headers);
+        let id = format!("{}/c/fake", r.base);
+        let doc = json!({"type": "Group", "id": id, "preferredUsername": "fake", "name": "Fake",
+            "inbox": format!("{}/inbox", r.base), "outbox": format!("{id}/outbox"),
+            "publicKey": {"id": format!("{id}#main-key"), "owner": id, "publicKeyPem": r.pem}});
+        (
+            [("content-type", "application/activity+json")],
+            doc.to_string(),
+        )
+            .into_response()
+    }
+    use axum::response::IntoResponse;
+
+    let key = rsa::RsaPrivateKey::new(&mut rand_core_compat(), 2048).expect("key");
+    let pem = rsa::RsaPublicKey::from(&key)
+        .to_public_key_pem(LineEnding::LF)
+        .expect("pem");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!(
+        "http://localhost:{}",
+        listener.local_addr().expect("addr").port()
+    );
+    let remote = Remote {
+        base: base.clone(),
+        pem,
+        seen: Arc::default(),
+    };
+    let app = axum::Router::new()
+        .route("/.well-known/webfinger", get(webfinger))
+        .route("/c/fake", get(group))
+        .with_state(remote.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let beta = TestInstance::start_with(backend, |c| c.dev_insecure_federation = true).await;
+    let handle = format!("fake@{}", base.trim_start_matches("http://"));
+    let found = beta
+        .get(&format!("/api/v1/communities/{handle}"), None)
+        .await;
+    assert_eq!(found.expect(200)["title"], "Fake");
+    let seen = remote.seen.lock().expect("lock").clone();
+    let signature = seen
+        .first()
+        .and_then(|h| h.get("signature"))
+        .and_then(|v| v.to_str().ok())
+        .expect("the fetch carries a Signature header")
+        .to_owned();
+    assert!(
+        signature.contains(&format!("keyId=\"{}#main-key\"", beta.url("/"))),
+        "signed by the instance actor: {signature}"
+    );
+    beta.stop().await;
+}
+
+/// An OS random source for RSA key generation in tests.
+fn rand_core_compat() -> rsa::rand_core::OsRng {
+    rsa::rand_core::OsRng
+}
+
+backend_tests!(fetches_are_signed);

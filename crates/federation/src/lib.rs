@@ -26,14 +26,28 @@ pub use routes::{OUTBOX_SIZE, json_routes, negotiated_routes};
 ///
 /// `insecure` allows plain http, explicit ports and loopback addresses: for development and
 /// tests only, never the default.
+///
+/// Every outgoing GET is signed by the instance actor, so servers in authorized-fetch mode
+/// (Mastodon's secure mode, bovine) answer. The instance key pair must exist (`site::ensure`).
 pub async fn config(ctx: Cairn, insecure: bool) -> Result<FederationConfig<Cairn>, String> {
     let domain = ctx.settings().domain.clone();
+    let instance_id = url::Url::parse(&ctx.urls().instance()).map_err(|e| e.to_string())?;
+    let instance = signer::LocalSigner::load(&ctx, &instance_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the instance key pair is missing")?;
+    // The builder parses the key and panics on a bad one; check it first so a corrupt key is an
+    // error message, not a crash.
+    instance
+        .check_private_key()
+        .map_err(|e| format!("the instance private key is unusable: {e}"))?;
     FederationConfig::builder()
         .domain(domain)
         .app_data(ctx)
         .debug(insecure)
         .allow_http_urls(insecure)
         .http_signature_compat(true)
+        .signed_fetch_actor(&instance)
         .build()
         .await
         .map_err(|e| e.to_string())

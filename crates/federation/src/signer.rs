@@ -38,6 +38,16 @@ impl LocalSigner {
     }
 }
 
+impl LocalSigner {
+    /// Checks that the private key parses, so handing it to the federation library is safe.
+    pub fn check_private_key(&self) -> Result<(), String> {
+        use rsa::pkcs8::DecodePrivateKey;
+        rsa::RsaPrivateKey::from_pkcs8_pem(&self.signer.private_key)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
 fn not_ours() -> FederationError {
     FederationError::Core(CoreError::Internal(
         "a signer is a local actor; remote documents cannot become one".into(),
