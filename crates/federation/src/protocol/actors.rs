@@ -66,7 +66,7 @@ pub struct Group {
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "deserialize_languages"
+        deserialize_with = "super::deserialize_list_lenient"
     )]
     pub language: Vec<LanguageTag>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -95,21 +95,6 @@ where
     // Only the collection form names moderators unambiguously, so arrays are ignored.
     let v = Option::<serde_json::Value>::deserialize(d)?;
     Ok(v.and_then(|v| v.as_str().and_then(|s| Url::parse(s).ok())))
-}
-
-fn deserialize_languages<'de, D>(d: D) -> Result<Vec<LanguageTag>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    let v = Option::<serde_json::Value>::deserialize(d)?;
-    Ok(match v {
-        Some(serde_json::Value::Array(items)) => items
-            .into_iter()
-            .filter_map(|i| serde_json::from_value(i).ok())
-            .collect(),
-        Some(other) => serde_json::from_value(other).ok().into_iter().collect(),
-        None => vec![],
-    })
 }
 
 /// A person (or a bot, `Service`, or `Organization`).
@@ -190,7 +175,7 @@ pub struct Instance {
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "deserialize_languages"
+        deserialize_with = "super::deserialize_list_lenient"
     )]
     pub language: Vec<LanguageTag>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

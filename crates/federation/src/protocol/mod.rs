@@ -90,6 +90,24 @@ where
     })
 }
 
+/// Reads a list that may also arrive as a single item, dropping items that do not parse
+/// rather than failing the whole document.
+pub fn deserialize_list_lenient<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(match v {
+        Some(serde_json::Value::Array(items)) => items
+            .into_iter()
+            .filter_map(|i| serde_json::from_value(i).ok())
+            .collect(),
+        Some(other) => serde_json::from_value(other).ok().into_iter().collect(),
+        None => vec![],
+    })
+}
+
 /// Reads `to`/`cc`: a single URL or an array of URLs, missing meaning empty. Entries that are
 /// not URLs are skipped rather than failing the whole document.
 pub fn deserialize_urls<'de, D>(d: D) -> Result<Vec<Url>, D::Error>

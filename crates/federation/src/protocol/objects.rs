@@ -50,7 +50,7 @@ pub struct Page {
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "deserialize_attachments"
+        deserialize_with = "super::deserialize_list_lenient"
     )]
     pub attachment: Vec<Attachment>,
     #[serde(
@@ -70,7 +70,7 @@ pub struct Page {
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "deserialize_tags"
+        deserialize_with = "super::deserialize_list_lenient"
     )]
     pub tag: Vec<Tag>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,7 +126,7 @@ pub struct Note {
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "deserialize_tags"
+        deserialize_with = "super::deserialize_list_lenient"
     )]
     pub tag: Vec<Tag>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -216,36 +216,6 @@ impl Tag {
             name: Some(name),
         }
     }
-}
-
-fn deserialize_tags<'de, D>(d: D) -> Result<Vec<Tag>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    lenient_list(d)
-}
-
-fn deserialize_attachments<'de, D>(d: D) -> Result<Vec<Attachment>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    lenient_list(d)
-}
-
-fn lenient_list<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::de::DeserializeOwned,
-{
-    let v = Option::<serde_json::Value>::deserialize(d)?;
-    Ok(match v {
-        Some(serde_json::Value::Array(items)) => items
-            .into_iter()
-            .filter_map(|i| serde_json::from_value(i).ok())
-            .collect(),
-        Some(other) => serde_json::from_value(other).ok().into_iter().collect(),
-        None => vec![],
-    })
 }
 
 /// Reads a URL field that some software sends as a string, some as a Link object with `href`,
