@@ -122,6 +122,8 @@ pub struct Person {
     pub deleted: bool,
     pub published: DateTime<Utc>,
     pub updated: Option<DateTime<Utc>>,
+    /// When a remote actor's document was last fetched.
+    pub last_refreshed_at: DateTime<Utc>,
 }
 
 impl From<PersonRow> for Person {
@@ -141,6 +143,7 @@ impl From<PersonRow> for Person {
             deleted: r.deleted,
             published: utc(r.published),
             updated: r.updated.map(utc),
+            last_refreshed_at: utc(r.last_refreshed_at),
         }
     }
 }
@@ -165,6 +168,8 @@ pub struct Community {
     pub deleted: bool,
     pub published: DateTime<Utc>,
     pub updated: Option<DateTime<Utc>>,
+    /// When a remote community's document was last fetched.
+    pub last_refreshed_at: DateTime<Utc>,
 }
 
 impl From<CommunityRow> for Community {
@@ -189,6 +194,7 @@ impl From<CommunityRow> for Community {
             deleted: r.deleted,
             published: utc(r.published),
             updated: r.updated.map(utc),
+            last_refreshed_at: utc(r.last_refreshed_at),
         }
     }
 }

@@ -204,6 +204,27 @@ pub async fn resolve_community(ctx: &Cairn, handle: &str) -> CoreResult<Communit
     if host.eq_ignore_ascii_case(&ctx.settings().domain) {
         return crate::communities::by_name(ctx, name).await;
     }
+    // A community we already store is answered from the database: looking it up costs the
+    // other server nothing, and inbound activities keep it fresh.
+    let (wanted_name, wanted_host) = (name.to_owned(), host.to_ascii_lowercase());
+    let stored = ctx
+        .db()
+        .run(move |conn| CommunityRow::remote_by_name(conn, &wanted_name))
+        .await?
+        .into_iter()
+        .find(|c| {
+            url::Url::parse(&c.ap_id).is_ok_and(|u| {
+                let h = match (u.host_str(), u.port()) {
+                    (Some(h), Some(p)) => format!("{h}:{p}"),
+                    (Some(h), None) => h.to_owned(),
+                    _ => String::new(),
+                };
+                h.eq_ignore_ascii_case(&wanted_host)
+            })
+        });
+    if let Some(c) = stored {
+        return Ok(c.into());
+    }
     let resolver = ctx
         .resolver()
         .ok_or_else(|| CoreError::Internal("no federation resolver is installed".into()))?;

@@ -193,6 +193,7 @@ pub async fn run(config: FederationConfig<Cairn>, wake: Arc<Notify>, options: De
         }
 
         let room = options.total.saturating_sub(total);
+        let mut started = 0usize;
         if room > 0 {
             let full: Vec<String> = in_flight
                 .iter()
@@ -218,6 +219,7 @@ pub async fn run(config: FederationConfig<Cairn>, wake: Arc<Notify>, options: De
                         }
                         *n += 1;
                         total += 1;
+                        started += 1;
                         let data = data.reset_request_count();
                         let tx = done_tx.clone();
                         tokio::spawn(async move {
@@ -246,12 +248,17 @@ pub async fn run(config: FederationConfig<Cairn>, wake: Arc<Notify>, options: De
             }
         }
 
-        // Sleep until something finishes, new work arrives, or queued work falls due.
-        let next_due = ctx.db().run(deliveries::next_due_at).await.ok().flatten();
-        let sleep_for = next_due
-            .map(|t| (t - db_now()).to_std().unwrap_or(Duration::ZERO))
-            .unwrap_or(Duration::from_secs(3600))
-            .max(Duration::from_millis(if total > 0 { 5 } else { 0 }));
+        // Sleep until something finishes, new work arrives, or queued work falls due. Work that
+        // is due but could not start (its host is at its limit, or another process holds it)
+        // is looked at again after a finished send, or after a second at the latest.
+        let sleep_for = if started > 0 {
+            Duration::ZERO
+        } else {
+            match ctx.db().run(deliveries::next_due_at).await.ok().flatten() {
+                Some(t) => (t - db_now()).to_std().unwrap_or(Duration::from_secs(1)),
+                None => Duration::from_secs(3600),
+            }
+        };
         tokio::select! {
             Some(f) = done_rx.recv() => {
                 if let Some(n) = in_flight.get_mut(&f.host) {

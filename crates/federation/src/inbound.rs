@@ -114,6 +114,19 @@ async fn first_time(data: &Data<Cairn>, a: &Announcable) -> Result<bool, Federat
         .map_err(|e| FederationError::Core(e.into()))
 }
 
+/// Forgets that an activity was received, after applying it failed, so the sender's retry is
+/// applied instead of being dropped as a duplicate.
+pub(crate) async fn forget(data: &Data<Cairn>, id: &Url) {
+    let id = id.to_string();
+    if let Err(e) = data
+        .db()
+        .run(move |conn| ActivityRow::forget_received(conn, &id))
+        .await
+    {
+        tracing::warn!(error = %e, "cannot forget a failed activity; a retry will be ignored");
+    }
+}
+
 /// Where an activity lands: the announcing community when relayed, else the first addressee
 /// (in `to`, `cc` or `audience`) that is a community we know. An `audience`, if present, must
 /// name the same community (federation.md 1.9).
@@ -482,6 +495,10 @@ impl Activity for InboundAnnounce {
             // Our own activity coming back, or one we already have: nothing to apply.
             return Ok(());
         }
-        apply(data, &inner, &community, true).await
+        let applied = apply(data, &inner, &community, true).await;
+        if applied.is_err() {
+            forget(data, &inner.id).await;
+        }
+        applied
     }
 }

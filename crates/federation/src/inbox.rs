@@ -245,13 +245,20 @@ impl Activity for InboxActivity {
     }
 
     async fn receive(self, data: &Data<Cairn>) -> Result<(), FederationError> {
-        match self {
+        let id = self.id().clone();
+        let result = match self {
             Self::Follow(a) => a.receive(data).await,
             Self::UndoFollow(a) => a.receive(data).await,
             Self::Answer(a) => a.receive(data).await,
             Self::Announce(a) => a.receive(data).await,
             Self::Content(a) => a.receive(data).await,
+        };
+        if result.is_err() {
+            // The id was recorded before applying; a failure must not turn the sender's retry
+            // into an ignored duplicate.
+            crate::inbound::forget(data, &id).await;
         }
+        result
     }
 }
 

@@ -601,10 +601,29 @@ pub async fn publish_pending(ctx: &Cairn) -> FederationResult<usize> {
         }
         let mut progress = false;
         for row in batch {
-            let event = Event::try_from(row)?;
-            if let Some(n) = publish_one(ctx, event).await? {
-                total += n;
-                progress = true;
+            let event_id = row.id;
+            let result = match Event::try_from(row) {
+                Ok(event) => publish_one(ctx, event).await,
+                Err(e) => Err(e.into()),
+            };
+            match result {
+                Ok(Some(n)) => {
+                    total += n;
+                    progress = true;
+                }
+                Ok(None) => {}
+                // The database failing is passing trouble: stop and try the batch again later.
+                Err(e @ FederationError::Core(CoreError::Storage(_))) => return Err(e),
+                // Anything else would fail the same way forever and hold back every later
+                // event, so the event is set aside, loudly.
+                Err(e) => {
+                    tracing::error!(event = event_id, error = %e, "cannot publish an outbox event; skipping it");
+                    ctx.db()
+                        .run(move |conn| EventRow::mark_processed(conn, event_id, db_now()))
+                        .await
+                        .map_err(|e| FederationError::Core(e.into()))?;
+                    progress = true;
+                }
             }
         }
         // Everything left is held by other processes, which will publish it.
@@ -614,11 +633,36 @@ pub async fn publish_pending(ctx: &Cairn) -> FederationResult<usize> {
     }
 }
 
+/// Deletes history nobody reads any more: processed events after a day, and received
+/// activities after thirty days (a redelivery that late is not expected).
+async fn prune(ctx: &Cairn) {
+    let now = db_now();
+    let result = ctx
+        .db()
+        .run(
+            move |conn| -> Result<(usize, usize), cairn_storage::StorageError> {
+                let events = EventRow::prune_processed(conn, now - chrono::Duration::days(1))?;
+                let received = ActivityRow::prune_received(conn, now - chrono::Duration::days(30))?;
+                Ok((events, received))
+            },
+        )
+        .await;
+    match result {
+        Ok((events, received)) => tracing::debug!(events, received, "pruned federation history"),
+        Err(e) => tracing::warn!(error = %e, "cannot prune federation history"),
+    }
+}
+
 /// Runs the publisher until the task is aborted: publishes whenever a change is committed and
 /// wakes the delivery worker when it queued work.
 pub async fn run(ctx: Cairn, deliveries_ready: std::sync::Arc<tokio::sync::Notify>) {
     let signal = ctx.outbox_signal();
+    let mut last_prune = std::time::Instant::now();
     loop {
+        if last_prune.elapsed() > Duration::from_secs(3600) {
+            last_prune = std::time::Instant::now();
+            prune(&ctx).await;
+        }
         match publish_pending(&ctx).await {
             Ok(0) => {}
             Ok(n) => {

@@ -55,6 +55,18 @@ impl ActivityRow {
         Ok(n == 1)
     }
 
+    /// Forgets a received activity, so that a redelivery is applied again (after applying it
+    /// failed). Our own activities are never forgotten.
+    pub fn forget_received(conn: &mut AnyConn<'_>, ap_id: &str) -> StorageResult<()> {
+        with_conn!(conn, |c| diesel::delete(
+            activities::table
+                .filter(activities::ap_id.eq(ap_id))
+                .filter(activities::local.eq(false))
+        )
+        .execute(c))?;
+        Ok(())
+    }
+
     /// An activity by ActivityPub id.
     pub fn by_ap_id(conn: &mut AnyConn<'_>, ap_id: &str) -> StorageResult<Option<ActivityRow>> {
         Ok(with_conn!(conn, |c| activities::table

@@ -132,6 +132,15 @@ impl CommunityRow {
         Self::insert(conn, new)
     }
 
+    /// Remote communities with this name (on any server).
+    pub fn remote_by_name(conn: &mut AnyConn<'_>, name: &str) -> StorageResult<Vec<CommunityRow>> {
+        Ok(with_conn!(conn, |c| communities::table
+            .filter(communities::local.eq(false))
+            .filter(communities::name.eq(name))
+            .select(CommunityRow::as_select())
+            .load(c))?)
+    }
+
     /// Looks a community up by ActivityPub id.
     pub fn by_ap_id(conn: &mut AnyConn<'_>, ap_id: &str) -> StorageResult<Option<CommunityRow>> {
         Ok(with_conn!(conn, |c| communities::table
