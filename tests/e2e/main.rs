@@ -5,6 +5,7 @@ mod activitypub;
 mod communities;
 mod delivery;
 mod golden;
+mod inbox;
 mod migrations;
 mod outbox;
 mod posts;

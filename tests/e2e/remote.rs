@@ -276,10 +276,10 @@ async fn inbox_rejections(backend: Backend) {
             (status, body)
         }
     };
-    // No Digest or signature at all.
+    // No Digest or signature at all: refused before anything is parsed or fetched.
     let (status, body) = post_raw(r#"{"type":"Follow"}"#, "application/activity+json").await;
-    assert_eq!(status, 400, "{body}");
-    assert_eq!(body["error"], "invalid_digest");
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "invalid_signature");
     alpha.stop().await;
 }
 

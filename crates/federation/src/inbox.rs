@@ -262,8 +262,45 @@ impl Activity for InboxActivity {
     }
 }
 
+/// The largest activity accepted, the same as the federation library's own limit.
+pub const MAX_ACTIVITY_BYTES: usize = 1024 * 1024;
+
+fn refuse(status: StatusCode, code: &'static str, message: &str) -> Response {
+    tracing::info!(%code, %message, "refused an inbox activity");
+    (
+        status,
+        axum::Json(serde_json::json!({"error": code, "message": message})),
+    )
+        .into_response()
+}
+
 /// POST /inbox, /c/{name}/inbox and /u/{name}/inbox: one handler, as the shared inbox.
-pub async fn post_inbox(data: Data<Cairn>, activity: ActivityData) -> Response {
+///
+/// The body is read here, within [`MAX_ACTIVITY_BYTES`], so an oversized one is a 413 rather
+/// than the library's internal error, and an unsigned request is refused before anything is
+/// parsed or fetched.
+pub async fn post_inbox(data: Data<Cairn>, request: axum::extract::Request) -> Response {
+    let (parts, body) = request.into_parts();
+    if !parts.headers.contains_key("signature") {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "invalid_signature",
+            "The request carries no HTTP signature; sign it with the actor's key.",
+        );
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_ACTIVITY_BYTES).await else {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "The activity is larger than this server accepts (1 MiB).",
+        );
+    };
+    let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+    let activity =
+        match <ActivityData as axum::extract::FromRequest<()>>::from_request(request, &()).await {
+            Ok(a) => a,
+            Err(resp) => return resp,
+        };
     match receive_activity::<InboxActivity, Either<ApubPerson, ApubCommunity>, Cairn>(
         activity, &data,
     )

@@ -383,19 +383,32 @@ mod tests {
     }
 
     #[test]
+    #[expect(
+        clippy::result_large_err,
+        reason = "figment's Jail fixes the closure's error type"
+    )]
     fn file_then_env() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("c.toml");
-        std::fs::write(
-            &path,
-            "site_name = \"From file\"\nbind = \"127.0.0.1:9000\"\n",
-        )
-        .unwrap();
-        let c = Config::load(Some(&path)).unwrap();
-        assert_eq!(c.site_name, "From file");
-        assert_eq!(c.bind, "127.0.0.1:9000");
-        std::fs::write(&path, "sitename = 1\n").unwrap();
-        let err = Config::load(Some(&path)).unwrap_err().to_string();
-        assert!(err.contains("sitename"), "{err}");
+        // Run inside a Jail: it serialises tests that touch the environment, and another test
+        // sets CAIRN_* variables.
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "c.toml",
+                "site_name = \"From file\"\nbind = \"127.0.0.1:9000\"\n",
+            )?;
+            let path = jail.directory().join("c.toml");
+            let c = Config::load(Some(&path)).map_err(|e| e.to_string())?;
+            assert_eq!(c.site_name, "From file");
+            assert_eq!(c.bind, "127.0.0.1:9000");
+            jail.set_env("CAIRN_BIND", "127.0.0.1:9001");
+            let c = Config::load(Some(&path)).map_err(|e| e.to_string())?;
+            assert_eq!(
+                c.bind, "127.0.0.1:9001",
+                "the environment wins over the file"
+            );
+            jail.create_file("c.toml", "sitename = 1\n")?;
+            let err = Config::load(Some(&path)).unwrap_err().to_string();
+            assert!(err.contains("sitename"), "{err}");
+            Ok(())
+        });
     }
 }
