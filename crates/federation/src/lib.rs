@@ -9,6 +9,7 @@ pub mod deliver;
 mod error;
 pub mod inbound;
 pub mod inbox;
+pub mod inspect;
 pub mod negotiate;
 pub mod objects;
 pub mod protocol;

@@ -1,0 +1,1 @@
+//! `cairn inspect`: how Cairn understands an ActivityPub document. Filled in by its own change.
