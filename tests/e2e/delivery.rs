@@ -29,11 +29,21 @@ use sha2::{Digest, Sha256};
 #[derive(Clone, Default)]
 struct Inbox {
     received: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
+    /// The Mastodon compatibility `Announce(Page)` copies, kept apart so that the scripted
+    /// statuses and counts below concern the FEP-1b12 Announces only.
+    compat: Arc<Mutex<Vec<Bytes>>>,
     /// Statuses to answer with, in order; 202 once exhausted.
     script: Arc<Mutex<Vec<u16>>>,
 }
 
 async fn receive(State(inbox): State<Inbox>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let inner_type = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["object"]["type"].as_str().map(str::to_owned));
+    if inner_type.as_deref() == Some("Page") {
+        inbox.compat.lock().expect("lock").push(body);
+        return StatusCode::ACCEPTED;
+    }
     inbox.received.lock().expect("lock").push((headers, body));
     let next = {
         let mut script = inbox.script.lock().expect("lock");
@@ -205,6 +215,12 @@ async fn signed_announce_reaches_the_inbox(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(queue_len(&cairn).await, 0);
+    // Mastodon cannot read Announce(Create(Page)); the compatibility copy carries the Page itself.
+    let compat = inbox.compat.lock().expect("lock").clone();
+    assert_eq!(compat.len(), 1, "one compatibility Announce(Page)");
+    let compat: Value = serde_json::from_slice(&compat[0]).expect("JSON body");
+    assert_eq!(compat["type"], "Announce");
+    assert_eq!(compat["object"]["id"], cairn.url(&format!("/post/{post}")));
     let host = base.trim_start_matches("http://").to_owned();
     let row = cairn
         .ctx()

@@ -73,8 +73,8 @@ async fn take_deliveries(cairn: &TestInstance) -> Vec<DueDelivery> {
         .expect("lease")
 }
 
-/// Runs the publisher over every pending event, then takes the queued deliveries.
-async fn published(cairn: &TestInstance) -> Vec<DueDelivery> {
+/// Runs the publisher over every pending event, then takes every queued delivery.
+async fn published_all(cairn: &TestInstance) -> Vec<DueDelivery> {
     cairn_federation::publish::publish_pending(cairn.ctx())
         .await
         .expect("publish");
@@ -91,6 +91,20 @@ async fn published(cairn: &TestInstance) -> Vec<DueDelivery> {
 /// An instance whose background workers are off.
 async fn quiet_instance(backend: Backend) -> TestInstance {
     TestInstance::start_with(backend, |c| c.background_workers = false).await
+}
+
+/// True for the compatibility Announce of a bare Page that Mastodon needs.
+fn is_compat(d: &DueDelivery) -> bool {
+    parse(d)["object"]["type"] == "Page"
+}
+
+/// The FEP-1b12 deliveries (Announces of activities), without the compatibility Announces.
+async fn published(cairn: &TestInstance) -> Vec<DueDelivery> {
+    published_all(cairn)
+        .await
+        .into_iter()
+        .filter(|d| !is_compat(d))
+        .collect()
 }
 
 fn parse(d: &DueDelivery) -> Value {
@@ -122,7 +136,13 @@ async fn announces_to_remote_followers(backend: Backend) {
     assert!(published(&cairn).await.is_empty());
 
     let post = cairn.post_in(&bob, "gardening", "Compost").await;
-    let queued = published(&cairn).await;
+    let (compat, queued): (Vec<DueDelivery>, Vec<DueDelivery>) =
+        published_all(&cairn).await.into_iter().partition(is_compat);
+    // Each inbox also gets the bare Page announced, which is what Mastodon shows as a boost.
+    assert_eq!(compat.len(), 2, "one compatibility Announce per inbox");
+    let boost = parse(&compat[0]);
+    assert_eq!(boost["actor"], cairn.url("/c/gardening"));
+    assert_eq!(boost["object"]["id"], cairn.url(&format!("/post/{post}")));
     let mut inboxes: Vec<&str> = queued.iter().map(|d| d.inbox_url.as_str()).collect();
     inboxes.sort();
     assert_eq!(
@@ -292,4 +312,71 @@ async fn publishing_twice_queues_once(backend: Backend) {
     cairn.stop().await;
 }
 
-backend_tests!(announces_to_remote_followers, publishing_twice_queues_once);
+/// Microblog servers (known from their NodeInfo) get posts, but not comments and votes, whose
+/// boosts would flood their users' home timelines.
+async fn microblogs_get_posts_only(backend: Backend) {
+    let cairn = quiet_instance(backend).await;
+    let alice = cairn.user("alice").await;
+    cairn.community(&alice, "gardening", "open").await;
+    remote_follower(&cairn, "gardening", "carol", "beta.example").await;
+    remote_follower(&cairn, "gardening", "toot", "social.example").await;
+    cairn
+        .ctx()
+        .db()
+        .run(|conn: &mut AnyConn<'_>| {
+            cairn_storage::instances::InstanceRow::set_software(
+                conn,
+                "social.example",
+                Some("mastodon"),
+                Some("4.5.0"),
+                db_now(),
+            )
+        })
+        .await
+        .expect("software");
+
+    let post = cairn.post_in(&alice, "gardening", "For everyone").await;
+    let hosts = |ds: &[DueDelivery]| {
+        let mut h: Vec<String> = ds.iter().map(|d| d.host.clone()).collect();
+        h.sort();
+        h.dedup();
+        h
+    };
+    let all = published_all(&cairn).await;
+    assert_eq!(
+        hosts(&all),
+        vec!["beta.example", "social.example"],
+        "posts go everywhere"
+    );
+
+    cairn
+        .post(
+            &format!("/api/v1/posts/{post}/comments"),
+            Some(&alice.token),
+            json!({"body": "Threadiverse only"}),
+        )
+        .await
+        .expect(201);
+    cairn
+        .post(
+            &format!("/api/v1/posts/{post}/vote"),
+            Some(&alice.token),
+            json!({"score": 1}),
+        )
+        .await
+        .expect(200);
+    let later = published_all(&cairn).await;
+    assert_eq!(later.len(), 2, "a comment and a vote, to one inbox");
+    assert_eq!(
+        hosts(&later),
+        vec!["beta.example"],
+        "no comments or votes for the microblog"
+    );
+    cairn.stop().await;
+}
+
+backend_tests!(
+    announces_to_remote_followers,
+    publishing_twice_queues_once,
+    microblogs_get_posts_only
+);

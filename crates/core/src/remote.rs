@@ -10,6 +10,7 @@ use std::pin::Pin;
 
 use cairn_storage::communities::{CommunityRow, NewCommunity};
 use cairn_storage::db_now;
+use cairn_storage::instances::InstanceRow;
 use cairn_storage::persons::{NewPerson, PersonRow};
 
 use crate::context::Cairn;
@@ -74,6 +75,15 @@ pub struct RemoteCommunity {
     pub public_key: String,
 }
 
+/// `host[:port]` of an actor id: the instance it lives on.
+fn host_of(ap_id: &str) -> Option<String> {
+    let u = url::Url::parse(ap_id).ok()?;
+    Some(match (u.host_str()?, u.port()) {
+        (h, Some(p)) => format!("{h}:{p}"),
+        (h, None) => h.to_owned(),
+    })
+}
+
 /// Stores or refreshes a remote person.
 pub async fn upsert_person(ctx: &Cairn, p: RemotePerson) -> CoreResult<Person> {
     let now = db_now();
@@ -99,9 +109,15 @@ pub async fn upsert_person(ctx: &Cairn, p: RemotePerson) -> CoreResult<Person> {
         published: now,
         last_refreshed_at: now,
     };
+    let host = host_of(&new.ap_id);
     let row = ctx
         .db()
-        .run(move |conn| PersonRow::upsert_remote(conn, &new))
+        .run(move |conn| {
+            if let Some(h) = &host {
+                InstanceRow::ensure(conn, h, db_now())?;
+            }
+            PersonRow::upsert_remote(conn, &new)
+        })
         .await?;
     Ok(row.into())
 }
@@ -148,9 +164,15 @@ pub async fn upsert_community(ctx: &Cairn, c: RemoteCommunity) -> CoreResult<Com
         published: now,
         last_refreshed_at: now,
     };
+    let host = host_of(&new.ap_id);
     let row = ctx
         .db()
-        .run(move |conn| CommunityRow::upsert_remote(conn, &new))
+        .run(move |conn| {
+            if let Some(h) = &host {
+                InstanceRow::ensure(conn, h, db_now())?;
+            }
+            CommunityRow::upsert_remote(conn, &new)
+        })
         .await?;
     Ok(row.into())
 }

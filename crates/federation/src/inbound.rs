@@ -80,7 +80,8 @@ fn object_id(v: &Value) -> Result<Url, FederationError> {
     Url::parse(s).map_err(|_| rejected("invalid_object", "The activity's object has no usable id."))
 }
 
-fn addressed(v: &Value) -> Vec<Url> {
+/// Every URL in `to`, `cc` and `audience`, in that order.
+pub(crate) fn addressed(v: &Value) -> Vec<Url> {
     let mut out = vec![];
     for key in ["to", "cc", "audience"] {
         match v.get(key) {
@@ -179,7 +180,8 @@ async fn landing(
     Ok(community)
 }
 
-fn is_public(v: &Value) -> bool {
+/// Whether `to`, `cc` or `audience` names the public collection.
+pub(crate) fn is_public(v: &Value) -> bool {
     addressed(v).iter().any(|u| u.as_str() == PUBLIC)
         || ["to", "cc"].iter().any(|k| {
             v.get(*k).and_then(Value::as_str) == Some("as:Public")
@@ -189,14 +191,14 @@ fn is_public(v: &Value) -> bool {
 
 /// The title of a post made from a Note without a `name` (a Mastodon toot mentioning the
 /// group): the first line of its text, without the group mention, at most 200 characters.
-fn title_from_note(content_html: &str, community: &Community) -> String {
+pub(crate) fn title_from_note(content_html: &str, community_name: &str) -> String {
     let text = cairn_core::markdown::html_to_text(content_html);
     let first = text
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty())
         .unwrap_or("");
-    let handle_prefix = format!("@{}", community.name);
+    let handle_prefix = format!("@{community_name}");
     let cleaned: Vec<&str> = first
         .split_whitespace()
         .filter(|w| !w.starts_with(&handle_prefix))
@@ -276,7 +278,9 @@ async fn apply_create(
     }
     let title = match (&page.name, page.kind) {
         (Some(n), _) if !n.trim().is_empty() => n.clone(),
-        (_, PageType::Note) => title_from_note(page.content.as_deref().unwrap_or(""), community),
+        (_, PageType::Note) => {
+            title_from_note(page.content.as_deref().unwrap_or(""), &community.name)
+        }
         _ => String::new(),
     };
     let url = page

@@ -16,6 +16,7 @@ pub mod protocol;
 pub mod publish;
 mod routes;
 pub mod signer;
+pub mod software;
 
 use activitypub_federation::config::{FederationConfig, FederationMiddleware};
 use cairn_core::Cairn;

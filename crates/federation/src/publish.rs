@@ -65,6 +65,9 @@ pub struct Publication {
     pub sensitive: bool,
     /// A Follow whose id the membership must remember: (community, person, follow id).
     pub records_follow: Option<(i64, i64, String)>,
+    /// Further activities with their own recipients, such as the compatibility Announce of a
+    /// bare Page that Mastodon needs.
+    pub extra: Vec<(Built, Vec<Url>)>,
 }
 
 /// Builds the author's activity for an event, or `None` when the event's object is gone in a
@@ -381,6 +384,7 @@ async fn plan_follow(ctx: &Cairn, event: &Event) -> FederationResult<Option<Publ
         inboxes: vec![inbox],
         sensitive: true,
         records_follow,
+        extra: vec![],
     }))
 }
 
@@ -432,7 +436,48 @@ async fn plan_relay(ctx: &Cairn, event: &Event) -> FederationResult<Option<Publi
         inboxes,
         sensitive: false,
         records_follow: None,
+        extra: vec![],
     }))
+}
+
+/// The hosts among `inboxes` known to run microblog software.
+async fn microblog_hosts(ctx: &Cairn, inboxes: &[Url]) -> FederationResult<Vec<String>> {
+    let hosts: Vec<String> = inboxes.iter().map(host_of).collect();
+    let known = ctx
+        .db()
+        .run(move |conn| cairn_storage::instances::InstanceRow::software_of(conn, &hosts))
+        .await
+        .map_err(|e| FederationError::Core(e.into()))?;
+    Ok(known
+        .into_iter()
+        .filter(|(_, software)| crate::software::is_microblog(software))
+        .map(|(host, _)| host)
+        .collect())
+}
+
+/// The compatibility Announce of a bare Page (federation.md 1.8).
+fn compat_announce(ctx: &Cairn, community: &Community, page: &Value) -> FederationResult<Built> {
+    let community_id = url(&community.ap_id)?;
+    let followers = url(&ctx.urls().community_part(&community.name, "followers"))?;
+    let id = url(&format!(
+        "{}/activities/announce/page/{}",
+        ctx.urls().base(),
+        uuid::Uuid::new_v4()
+    ))?;
+    let doc = Announce {
+        kind: AnnounceType::Announce,
+        id: id.clone(),
+        actor: community_id.clone(),
+        to: vec![url(PUBLIC)?],
+        cc: vec![followers],
+        object: page.clone(),
+    };
+    Ok(Built {
+        id,
+        kind: "Announce",
+        actor: community_id,
+        json: with_context(&doc)?,
+    })
 }
 
 /// Plans what an event publishes, and to whom.
@@ -465,15 +510,41 @@ pub async fn plan(ctx: &Cairn, event: &Event) -> FederationResult<Option<Publica
             .as_deref()
             .unwrap_or(&community.inbox_url))?]
     };
+    // Microblog users follow a group from their home timeline and complain of floods, so
+    // their servers get posts but not the comments and votes (Lemmy #2224, Mastodon #18069).
+    let is_post = matches!(
+        event.kind,
+        EventKind::PostCreated
+            | EventKind::PostUpdated
+            | EventKind::PostDeleted
+            | EventKind::PostRemoved
+    );
+    let inboxes = if community.local && !is_post {
+        let microblogs = microblog_hosts(ctx, &inboxes).await?;
+        inboxes
+            .into_iter()
+            .filter(|i| !microblogs.contains(&host_of(i)))
+            .collect()
+    } else {
+        inboxes
+    };
     if inboxes.is_empty() {
         return Ok(None);
     }
     let Some(inner) = build_inner(ctx, event, &community).await? else {
         return Ok(None);
     };
+    let mut extra = vec![];
     let (announce, signer) = if community.local {
         let a = announce(ctx, &community, &inner)?;
         let signer = a.actor.clone();
+        // Mastodon ignores an Announce of a Create; it shows the group boosting the post when
+        // it receives an Announce of the Page itself, as Lemmy sends for new and edited posts.
+        if matches!(event.kind, EventKind::PostCreated | EventKind::PostUpdated)
+            && let Some(page) = inner.json.get("object")
+        {
+            extra.push((compat_announce(ctx, &community, page)?, inboxes.clone()));
+        }
         (Some(a), signer)
     } else {
         let signer = inner.actor.clone();
@@ -486,6 +557,7 @@ pub async fn plan(ctx: &Cairn, event: &Event) -> FederationResult<Option<Publica
         inboxes,
         sensitive: false,
         records_follow: None,
+        extra,
     }))
 }
 
@@ -546,6 +618,20 @@ pub async fn publish_one(ctx: &Cairn, event: Event) -> FederationResult<Option<u
         .map(|p| p.signer.to_string())
         .unwrap_or_default();
     let records_follow = planned.as_ref().and_then(|p| p.records_follow.clone());
+    let extra: Vec<(NewActivity, Vec<(String, String)>)> = match &planned {
+        Some(p) => p
+            .extra
+            .iter()
+            .map(|(b, inboxes)| {
+                let targets = inboxes
+                    .iter()
+                    .map(|i| (i.to_string(), host_of(i)))
+                    .collect();
+                new_activity(b, p.sensitive, now).map(|a| (a, targets))
+            })
+            .collect::<FederationResult<_>>()?,
+        None => vec![],
+    };
     let event_id = event.id;
     ctx.db()
         .transaction(move |conn| -> Result<Option<usize>, CoreError> {
@@ -565,20 +651,27 @@ pub async fn publish_one(ctx: &Cairn, event: Event) -> FederationResult<Option<u
             for row in &rows {
                 sent_id = Some(ActivityRow::insert(conn, row)?);
             }
+            let deliveries_for =
+                |activity_id: i64, targets: &[(String, String)]| -> Vec<NewDelivery> {
+                    targets
+                        .iter()
+                        .map(|(inbox, host)| NewDelivery {
+                            activity_id,
+                            inbox_url: inbox.clone(),
+                            host: host.clone(),
+                            signer_ap_id: signer.clone(),
+                            next_attempt_at: now,
+                            created_at: now,
+                        })
+                        .collect()
+                };
             let mut queued = 0;
             if let Some(activity_id) = sent_id {
-                let deliveries: Vec<NewDelivery> = targets
-                    .iter()
-                    .map(|(inbox, host)| NewDelivery {
-                        activity_id,
-                        inbox_url: inbox.clone(),
-                        host: host.clone(),
-                        signer_ap_id: signer.clone(),
-                        next_attempt_at: now,
-                        created_at: now,
-                    })
-                    .collect();
-                queued = deliveries::enqueue(conn, &deliveries)?;
+                queued += deliveries::enqueue(conn, &deliveries_for(activity_id, &targets))?;
+                for (activity, extra_targets) in &extra {
+                    let id = ActivityRow::insert(conn, activity)?;
+                    queued += deliveries::enqueue(conn, &deliveries_for(id, extra_targets))?;
+                }
             }
             EventRow::mark_processed(conn, event_id, now)?;
             Ok(Some(queued))

@@ -157,7 +157,10 @@ pub fn spawn_tasks(instance: &Instance, config: &Validated) -> Vec<JoinHandle<()
             }
         }
     });
-    vec![publisher, deliverer, ranks]
+    let software = tokio::spawn(cairn_federation::software::run(
+        (*instance.federation).clone(),
+    ));
+    vec![publisher, deliverer, ranks, software]
 }
 
 /// A running server, as tests and `cairn serve` hold it.

@@ -42,6 +42,39 @@ impl InstanceRow {
         Ok(())
     }
 
+    /// Hosts whose NodeInfo was never read or was read before `stale_before`, oldest first.
+    pub fn needing_nodeinfo(
+        conn: &mut AnyConn<'_>,
+        stale_before: NaiveDateTime,
+        limit: i64,
+    ) -> StorageResult<Vec<String>> {
+        Ok(with_conn!(conn, |c| instances::table
+            .filter(
+                instances::nodeinfo_fetched_at
+                    .is_null()
+                    .or(instances::nodeinfo_fetched_at.lt(stale_before)),
+            )
+            .order(instances::updated_at.asc())
+            .limit(limit)
+            .select(instances::host)
+            .load(c))?)
+    }
+
+    /// The software each of the given hosts runs, where known.
+    pub fn software_of(
+        conn: &mut AnyConn<'_>,
+        hosts: &[String],
+    ) -> StorageResult<Vec<(String, String)>> {
+        let rows: Vec<(String, Option<String>)> = with_conn!(conn, |c| instances::table
+            .filter(instances::host.eq_any(hosts))
+            .select((instances::host, instances::software))
+            .load(c))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(h, s)| s.map(|s| (h, s)))
+            .collect())
+    }
+
     /// Records the software a host runs, from its NodeInfo.
     pub fn set_software(
         conn: &mut AnyConn<'_>,

@@ -1,0 +1,192 @@
+//! What software other instances run, read from their NodeInfo, so the publisher can spare
+//! microblog servers the comments and votes their users do not want in their timelines.
+
+use std::time::Duration;
+
+use activitypub_federation::config::{Data, FederationConfig};
+use cairn_core::Cairn;
+use cairn_storage::db_now;
+use cairn_storage::instances::InstanceRow;
+use serde::Deserialize;
+use url::Url;
+
+/// Microblog software, whose users follow groups from their home timeline (Mastodon and its
+/// relatives). Threadiverse software (Lemmy, Mbin, PieFed, NodeBB, Discourse, Friendica, Cairn)
+/// is everything else.
+pub const MICROBLOGS: &[&str] = &[
+    "mastodon",
+    "glitchsoc",
+    "hometown",
+    "pleroma",
+    "akkoma",
+    "misskey",
+    "sharkey",
+    "firefish",
+    "iceshrimp",
+    "calckey",
+    "foundkey",
+    "catodon",
+    "gotosocial",
+    "snac",
+    "takahe",
+    "mitra",
+    "bovine",
+    "fedify",
+];
+
+/// True when `software` (NodeInfo's `software.name`) is a microblog.
+pub fn is_microblog(software: &str) -> bool {
+    let s = software.to_ascii_lowercase();
+    MICROBLOGS
+        .iter()
+        .any(|m| s == *m || s.starts_with(&format!("{m}-")))
+}
+
+#[derive(Debug, Deserialize)]
+struct Links {
+    links: Vec<Link>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Link {
+    rel: String,
+    href: Url,
+}
+
+#[derive(Debug, Deserialize)]
+struct NodeInfo {
+    software: Software,
+}
+
+#[derive(Debug, Deserialize)]
+struct Software {
+    name: String,
+    #[serde(default)]
+    version: Option<String>,
+}
+
+async fn get_json<T: serde::de::DeserializeOwned>(
+    data: &Data<Cairn>,
+    client: &reqwest_middleware::ClientWithMiddleware,
+    url: &Url,
+) -> Result<T, String> {
+    data.is_valid_ip(url).await.map_err(|e| e.to_string())?;
+    let builder = client
+        .get(url.as_str())
+        .header("Accept", "application/json");
+    // Signed like every other fetch, for servers that refuse anonymous requests.
+    let request = data
+        .sign_request(builder, Default::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let response = client.execute(request).await.map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("{url} answered {}", response.status()));
+    }
+    let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+    if bytes.len() > 256 * 1024 {
+        return Err(format!("{url} answered with an oversized document"));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| format!("{url} is not NodeInfo: {e}"))
+}
+
+/// Reads a host's NodeInfo: its software name and version.
+async fn nodeinfo(
+    data: &Data<Cairn>,
+    client: &reqwest_middleware::ClientWithMiddleware,
+    host: &str,
+) -> Result<(String, Option<String>), String> {
+    let scheme = if data.settings().https {
+        "https"
+    } else {
+        "http"
+    };
+    let well_known = Url::parse(&format!("{scheme}://{host}/.well-known/nodeinfo"))
+        .map_err(|e| e.to_string())?;
+    let links: Links = get_json(data, client, &well_known).await?;
+    let link = links
+        .links
+        .iter()
+        .filter(|l| {
+            l.rel
+                .starts_with("http://nodeinfo.diaspora.software/ns/schema/2.")
+        })
+        .max_by(|a, b| a.rel.cmp(&b.rel))
+        .ok_or_else(|| format!("{host} links no NodeInfo 2.x document"))?;
+    if link.href.host_str() != well_known.host_str() {
+        return Err(format!("{host} links NodeInfo on another host"));
+    }
+    let info: NodeInfo = get_json(data, client, &link.href).await?;
+    Ok((
+        info.software.name.to_ascii_lowercase(),
+        info.software.version,
+    ))
+}
+
+/// Reads the NodeInfo of instances not yet (or not recently) read, every minute.
+pub async fn run(config: FederationConfig<Cairn>) {
+    let data = config.to_request_data();
+    let client: reqwest_middleware::ClientWithMiddleware = match reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::limited(2))
+        .timeout(Duration::from_secs(10))
+        .build()
+    {
+        Ok(c) => reqwest_middleware::ClientBuilder::new(c).build(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the NodeInfo client; software detection is off");
+            return;
+        }
+    };
+    loop {
+        let stale = db_now() - chrono::Duration::days(1);
+        let hosts = data
+            .db()
+            .run(move |conn| InstanceRow::needing_nodeinfo(conn, stale, 20))
+            .await
+            .unwrap_or_default();
+        for host in hosts {
+            let (software, version) = match nodeinfo(&data, &client, &host).await {
+                Ok(found) => (Some(found.0), found.1),
+                Err(e) => {
+                    tracing::debug!(%host, error = %e, "cannot read NodeInfo");
+                    // Remember the attempt, so an instance without NodeInfo is not asked again
+                    // for a day; unknown software gets everything, as threadiverse servers do.
+                    (None, None)
+                }
+            };
+            let h = host.clone();
+            if let Err(e) = data
+                .db()
+                .run(move |conn| {
+                    InstanceRow::set_software(
+                        conn,
+                        &h,
+                        software.as_deref(),
+                        version.as_deref(),
+                        db_now(),
+                    )
+                })
+                .await
+            {
+                tracing::warn!(%host, error = %e, "cannot record instance software");
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_software() {
+        assert!(is_microblog("mastodon"));
+        assert!(is_microblog("Akkoma"));
+        assert!(is_microblog("gotosocial"));
+        assert!(!is_microblog("lemmy"));
+        assert!(!is_microblog("mbin"));
+        assert!(!is_microblog("cairn"));
+        assert!(!is_microblog("piefed"));
+    }
+}
