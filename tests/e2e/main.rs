@@ -2,6 +2,7 @@
 
 mod accounts;
 mod activitypub;
+mod backfill;
 mod communities;
 mod delivery;
 mod golden;

@@ -12,7 +12,7 @@ use crate::communities::{self, is_moderator};
 use crate::context::Cairn;
 use crate::error::{CoreError, CoreResult};
 use crate::events::{EventKind, Subject, emit};
-use crate::model::{AuthUser, MemberState, MembershipMode, Person, Role};
+use crate::model::{AuthUser, Community, MemberState, MembershipMode, Person, Role};
 
 fn member(
     community_id: i64,
@@ -48,27 +48,52 @@ pub async fn follow(ctx: &Cairn, user: &AuthUser, handle: &str) -> CoreResult<Me
         return communities::join(ctx, user, &community.name).await;
     }
     let person_id = user.person_id;
-    let state = ctx
+    let community_id = community.id;
+    let (state, first) = ctx
         .db()
-        .transaction(move |conn| -> CoreResult<MemberState> {
-            if let Some(m) = MemberRow::get(conn, community.id, person_id)? {
-                return Ok(m.state.parse().unwrap_or(MemberState::Pending));
+        .transaction(move |conn| -> CoreResult<(MemberState, bool)> {
+            if let Some(m) = MemberRow::get(conn, community_id, person_id)? {
+                return Ok((m.state.parse().unwrap_or(MemberState::Pending), false));
             }
+            // Only local people are members of a remote community here, so no member at all
+            // means this is the first local follower.
+            let first = MemberRow::count(conn, community_id, "active")? == 0
+                && MemberRow::count(conn, community_id, "pending")? == 0;
             MemberRow::insert(
                 conn,
-                &member(community.id, person_id, MemberState::Pending, None),
+                &member(community_id, person_id, MemberState::Pending, None),
             )?;
             emit(
                 conn,
                 EventKind::FollowRequested,
                 person_id,
-                follow_subject(community.id, person_id, None),
+                follow_subject(community_id, person_id, None),
             )?;
-            Ok(MemberState::Pending)
+            Ok((MemberState::Pending, first))
         })
         .await?;
     ctx.notify_outbox();
+    if first {
+        spawn_backfill(ctx, community);
+    }
     Ok(state)
+}
+
+/// Fills a newly followed remote community with its recent and featured posts, in the
+/// background: the follower's request does not wait on another server, and a failed backfill
+/// only means the community fills up as new posts arrive.
+fn spawn_backfill(ctx: &Cairn, community: Community) {
+    let Some(resolver) = ctx.resolver().cloned() else {
+        return;
+    };
+    tokio::spawn(async move {
+        match resolver.backfill(&community).await {
+            Ok(n) => tracing::info!(community = %community.ap_id, posts = n, "backfilled"),
+            Err(e) => {
+                tracing::warn!(community = %community.ap_id, error = %e, "backfill failed")
+            }
+        }
+    });
 }
 
 /// A local user stops following a community named `name@host` (or leaves a local one).

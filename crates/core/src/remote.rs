@@ -206,6 +206,10 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait Resolver: Send + Sync + Debug {
     /// Resolves `name@host` to a stored community, fetching it if needed.
     fn community<'a>(&'a self, handle: &'a str) -> BoxFuture<'a, CoreResult<Community>>;
+
+    /// Fetches a remote community's recent and featured posts, so that a community followed
+    /// for the first time is not empty. Returns how many posts were stored.
+    fn backfill<'a>(&'a self, community: &'a Community) -> BoxFuture<'a, CoreResult<usize>>;
 }
 
 /// Resolves a remote community handle (`name@host`) through the installed resolver.

@@ -9,7 +9,7 @@ use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::protocol::verification::verify_domains_match;
 use activitypub_federation::traits::Activity;
 use async_trait::async_trait;
-use cairn_core::inbound::{self, RemoteBody, RemoteComment, RemotePost};
+use cairn_core::inbound;
 use cairn_core::model::Community;
 use cairn_core::{Cairn, CoreError, remote};
 use cairn_storage::activities::{ActivityRow, NewActivity};
@@ -21,7 +21,6 @@ use url::Url;
 use crate::error::FederationError;
 use crate::objects::{ApubCommunity, ApubPerson};
 use crate::protocol::PUBLIC;
-use crate::protocol::objects::{Note, Page, PageType};
 
 fn rejected(code: &'static str, message: impl Into<String>) -> FederationError {
     FederationError::Core(CoreError::invalid(code, message))
@@ -206,10 +205,6 @@ pub(crate) fn title_from_note(content_html: &str, community_name: &str) -> Strin
     cleaned.join(" ").chars().take(200).collect()
 }
 
-fn naive(t: Option<chrono::DateTime<chrono::Utc>>) -> Option<chrono::NaiveDateTime> {
-    t.map(|t| t.naive_utc())
-}
-
 /// Applies a Create or Update of a post or comment.
 async fn apply_create(
     data: &Data<Cairn>,
@@ -237,74 +232,7 @@ async fn apply_create(
             "The object is not on its author's server.",
         )
     })?;
-    let person = ObjectId::<ApubPerson>::from(a.actor.clone())
-        .dereference(data)
-        .await?;
-
-    if obj.get("inReplyTo").is_some_and(|v| !v.is_null()) {
-        let note: Note = serde_json::from_value(obj)
-            .map_err(|e| rejected("invalid_note", format!("The comment does not parse: {e}")))?;
-        if !note.attributed_to.iter().any(|(u, _)| *u == a.actor) {
-            return Err(rejected(
-                "author_mismatch",
-                "The comment's author is not the activity's actor.",
-            ));
-        }
-        inbound::upsert_comment(
-            data,
-            RemoteComment {
-                ap_id: note.id.to_string(),
-                creator_id: person.person.id,
-                in_reply_to: note.in_reply_to.to_string(),
-                body: RemoteBody {
-                    markdown: note.source.map(|s| s.content),
-                    html: Some(note.content),
-                },
-                published: naive(note.published),
-            },
-            relay,
-        )
-        .await?;
-        return Ok(());
-    }
-
-    let page: Page = serde_json::from_value(obj)
-        .map_err(|e| rejected("invalid_page", format!("The post does not parse: {e}")))?;
-    if !page.attributed_to.iter().any(|(u, _)| *u == a.actor) {
-        return Err(rejected(
-            "author_mismatch",
-            "The post's author is not the activity's actor.",
-        ));
-    }
-    let title = match (&page.name, page.kind) {
-        (Some(n), _) if !n.trim().is_empty() => n.clone(),
-        (_, PageType::Note) => {
-            title_from_note(page.content.as_deref().unwrap_or(""), &community.name)
-        }
-        _ => String::new(),
-    };
-    let url = page
-        .attachment
-        .first()
-        .and_then(|att| att.href.clone().or_else(|| att.url.clone()))
-        .map(|u| u.to_string());
-    inbound::upsert_post(
-        data,
-        RemotePost {
-            ap_id: page.id.to_string(),
-            community_id: community.id,
-            creator_id: person.person.id,
-            title,
-            url,
-            body: RemoteBody {
-                markdown: page.source.map(|s| s.content),
-                html: page.content,
-            },
-            published: naive(page.published),
-        },
-        relay,
-    )
-    .await?;
+    crate::fetch::store_object(data, obj, &a.actor, Some(community), relay, 0).await?;
     Ok(())
 }
 
@@ -457,19 +385,28 @@ impl Activity for InboundAnnounce {
             .dereference(data)
             .await?
             .community;
-        let inner: Announcable = match &self.object {
-            Value::Object(_) => match serde_json::from_value(self.object.clone()) {
-                Ok(a) => a,
-                // Mastodon-style Announce of a bare object (Lemmy's compatibility boost): the
-                // Announce(Create) that accompanies it carries the content.
-                Err(_) => return Ok(()),
-            },
+        let inner_json = match &self.object {
+            Value::Object(_) => self.object.clone(),
+            // Some servers announce an activity by its id alone; it is fetched from its own
+            // server, which vouches for it better than an embedded copy would.
+            Value::String(s) => {
+                let url = Url::parse(s).map_err(|_| {
+                    rejected("invalid_object", "The announced activity has no usable id.")
+                })?;
+                crate::fetch::announced_activity(data, &url).await?
+            }
             _ => {
                 return Err(rejected(
-                    "unsupported_announce",
-                    "Announces of an activity by id only are not supported yet.",
+                    "invalid_object",
+                    "The Announce's object is neither an activity nor an id.",
                 ));
             }
+        };
+        let inner: Announcable = match serde_json::from_value(inner_json) {
+            Ok(a) => a,
+            // Mastodon-style Announce of a bare object (Lemmy's compatibility boost): the
+            // Announce(Create) that accompanies it carries the content.
+            Err(_) => return Ok(()),
         };
         // The inner activity must be in the announcing community (federation.md 1.9.4).
         let raw = inner.raw();

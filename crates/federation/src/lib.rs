@@ -7,6 +7,7 @@
 pub mod convert;
 pub mod deliver;
 mod error;
+pub mod fetch;
 pub mod inbound;
 pub mod inbox;
 pub mod inspect;

@@ -283,4 +283,20 @@ impl Resolver for FederationResolver {
             }
         })
     }
+
+    fn backfill<'a>(&'a self, community: &'a Community) -> BoxFuture<'a, CoreResult<usize>> {
+        Box::pin(async move {
+            let config = self
+                .config
+                .upgrade()
+                .ok_or_else(|| CoreError::Internal("the server is shutting down".into()))?;
+            let data = config.to_request_data();
+            crate::fetch::backfill(&data, community)
+                .await
+                .map_err(|e| match e {
+                    FederationError::Core(e) => e,
+                    other => CoreError::Internal(format!("backfill: {other}")),
+                })
+        })
+    }
 }

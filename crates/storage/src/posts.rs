@@ -247,6 +247,14 @@ impl PostRow {
             .load(c))?)
     }
 
+    /// Marks a post featured (pinned) in its community, or not.
+    pub fn set_featured(conn: &mut AnyConn<'_>, id: i64, featured: bool) -> StorageResult<()> {
+        with_conn!(conn, |c| diesel::update(posts::table.find(id))
+            .set(posts::featured.eq(featured))
+            .execute(c))?;
+        Ok(())
+    }
+
     /// Stores new vote totals and the hot rank derived from them.
     pub fn set_votes(
         conn: &mut AnyConn<'_>,
