@@ -7,12 +7,8 @@ use cairn_storage::posts::PostRow;
 use cairn_tests::{Backend, TestInstance, backend_tests};
 use serde_json::{Value, json};
 
-async fn instance(backend: Backend) -> TestInstance {
-    TestInstance::start_with(backend, |c| {
-        c.dev_insecure_federation = true;
-        c.delivery_retry_base_seconds = 1;
-    })
-    .await
+async fn instance(backend: Backend, name: &str) -> TestInstance {
+    TestInstance::start_named(backend, name, |c| c.delivery_retry_base_seconds = 1).await
 }
 
 /// Polls `check` until it returns a value, for up to thirty seconds.
@@ -53,8 +49,8 @@ async fn titles(at: &TestInstance, handle: &str) -> Vec<String> {
 /// beta user follows it; the featured one is marked featured; a second follower does not
 /// store them twice.
 async fn first_follow_backfills(backend: Backend) {
-    let alpha = instance(backend).await;
-    let beta = instance(backend).await;
+    let alpha = instance(backend, "alpha").await;
+    let beta = instance(backend, "beta").await;
     let alice = alpha.user("alice").await;
     alpha.community(&alice, "gardening", "open").await;
     let pinned = alpha.post_in(&alice, "gardening", "Read this first").await;
@@ -135,8 +131,8 @@ async fn first_follow_backfills(backend: Backend) {
 /// A comment written while beta did not follow the community never reached beta; a reply to
 /// it does, and beta fetches the missing parent from alpha instead of dropping the reply.
 async fn unknown_parent_is_fetched(backend: Backend) {
-    let alpha = instance(backend).await;
-    let beta = instance(backend).await;
+    let alpha = instance(backend, "alpha").await;
+    let beta = instance(backend, "beta").await;
     let alice = alpha.user("alice").await;
     alpha.community(&alice, "gardening", "open").await;
     let post = alpha.post_in(&alice, "gardening", "Compost").await;

@@ -7,9 +7,8 @@ use std::time::Duration;
 use cairn_tests::{Backend, TestInstance, User, backend_tests};
 use serde_json::{Value, json};
 
-async fn instance(backend: Backend) -> TestInstance {
-    TestInstance::start_with(backend, |c| {
-        c.dev_insecure_federation = true;
+async fn instance(backend: Backend, name: &str) -> TestInstance {
+    TestInstance::start_named(backend, name, |c| {
         // A delivery that fails under the load of the whole suite is retried within a
         // second instead of the production default of thirty.
         c.delivery_retry_base_seconds = 1;
@@ -65,9 +64,9 @@ async fn arrived(on: &TestInstance, handle: &str, title: &str) -> Value {
 }
 
 async fn three_instances(backend: Backend) {
-    let alpha = instance(backend).await;
-    let beta = instance(backend).await;
-    let gamma = instance(backend).await;
+    let alpha = instance(backend, "alpha").await;
+    let beta = instance(backend, "beta").await;
+    let gamma = instance(backend, "gamma").await;
     let alice = alpha.user("alice").await;
     alpha.community(&alice, "gardening", "open").await;
     let handle = format!("gardening@{}", alpha.domain);

@@ -6,20 +6,12 @@ use cairn_tests::{Backend, TestInstance, backend_tests};
 use serde_json::json;
 
 async fn two_instances(backend: Backend) -> (TestInstance, TestInstance) {
-    let alpha = TestInstance::start_with(backend, |c| {
-        c.dev_insecure_federation = true;
-        // A delivery that fails under the load of the whole suite is retried within a
-        // second instead of the production default of thirty.
-        c.delivery_retry_base_seconds = 1;
-    })
-    .await;
-    let beta = TestInstance::start_with(backend, |c| {
-        c.dev_insecure_federation = true;
-        // A delivery that fails under the load of the whole suite is retried within a
-        // second instead of the production default of thirty.
-        c.delivery_retry_base_seconds = 1;
-    })
-    .await;
+    // A delivery that fails under the load of the whole suite is retried within a second
+    // instead of the production default of thirty.
+    let alpha =
+        TestInstance::start_named(backend, "alpha", |c| c.delivery_retry_base_seconds = 1).await;
+    let beta =
+        TestInstance::start_named(backend, "beta", |c| c.delivery_retry_base_seconds = 1).await;
     (alpha, beta)
 }
 

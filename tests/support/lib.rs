@@ -173,6 +173,9 @@ impl Answer {
     }
 }
 
+/// The host names test instances federate under; they all resolve to 127.0.0.1.
+pub const TEST_HOSTS: &[&str] = &["alpha.test", "beta.test", "gamma.test"];
+
 impl TestInstance {
     /// Starts an instance with test defaults (high rate limits, http).
     pub async fn start(backend: Backend) -> Self {
@@ -181,13 +184,33 @@ impl TestInstance {
 
     /// Starts an instance after `tweak` adjusts the configuration.
     pub async fn start_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start_as(backend, "localhost", tweak).await
+    }
+
+    /// Starts a federating instance named `name` (alpha, beta, gamma): its domain is
+    /// `NAME.test:PORT`, and it reaches the other test names on 127.0.0.1, as the instances of
+    /// a real federation reach each other by name.
+    pub async fn start_named(
+        backend: Backend,
+        name: &str,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
+        Self::start_as(backend, &format!("{name}.test"), |c| {
+            c.dev_insecure_federation = true;
+            c.dev_hosts = TEST_HOSTS.iter().map(|h| (*h).to_owned()).collect();
+            tweak(c);
+        })
+        .await
+    }
+
+    async fn start_as(backend: Backend, host: &str, tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let pg = (backend == Backend::Postgres).then(PgDatabase::create);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let domain = format!("localhost:{port}");
+        let domain = format!("{host}:{port}");
         let mut config = Config {
             database_url: match &pg {
                 Some(db) => db.url(),
@@ -209,8 +232,12 @@ impl TestInstance {
         Self {
             base: format!("http://{domain}"),
             domain,
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
+            client: TEST_HOSTS
+                .iter()
+                .fold(
+                    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()),
+                    |b, h| b.resolve(h, std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+                )
                 .build()
                 .expect("client"),
             running: Some(running),

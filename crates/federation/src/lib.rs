@@ -20,19 +20,55 @@ pub mod signer;
 pub mod software;
 
 use activitypub_federation::config::{FederationConfig, FederationMiddleware};
+use activitypub_federation::resolver::ValidatingDnsResolver;
 use cairn_core::Cairn;
 
 pub use error::{FederationError, FederationResult};
 pub use routes::{OUTBOX_SIZE, json_routes, negotiated_routes};
 
+/// How this instance reaches other servers.
+#[derive(Debug, Clone, Default)]
+pub struct Network {
+    /// Allow plain http, explicit ports and loopback addresses: for development and tests
+    /// only, never the default.
+    pub insecure: bool,
+    /// With `insecure`, host names that resolve to 127.0.0.1 (alpha.test, beta.test, ...), so
+    /// several instances on one machine federate under real-looking names.
+    pub dev_hosts: Vec<String>,
+}
+
+impl Network {
+    /// The HTTP client for outgoing requests. Redirects are not followed automatically unless
+    /// `redirects` says so (the federation library handles one itself, after checking it).
+    /// Outside insecure mode every name is checked not to resolve to a private or loopback
+    /// address, so another server cannot make this one reach into its own network.
+    pub fn client(&self, redirects: usize) -> Result<reqwest::Client, String> {
+        let timeout = std::time::Duration::from_secs(10);
+        let mut builder = reqwest::Client::builder()
+            .redirect(match redirects {
+                0 => reqwest::redirect::Policy::none(),
+                n => reqwest::redirect::Policy::limited(n),
+            })
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .user_agent(concat!("Cairn/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(ValidatingDnsResolver::new(vec![], !self.insecure));
+        if self.insecure {
+            let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+            for host in &self.dev_hosts {
+                builder = builder.resolve(host, loopback);
+            }
+        }
+        builder.build().map_err(|e| e.to_string())
+    }
+}
+
 /// Builds the federation configuration for an instance.
-///
-/// `insecure` allows plain http, explicit ports and loopback addresses: for development and
-/// tests only, never the default.
 ///
 /// Every outgoing GET is signed by the instance actor, so servers in authorized-fetch mode
 /// (Mastodon's secure mode, bovine) answer. The instance key pair must exist (`site::ensure`).
-pub async fn config(ctx: Cairn, insecure: bool) -> Result<FederationConfig<Cairn>, String> {
+pub async fn config(ctx: Cairn, network: &Network) -> Result<FederationConfig<Cairn>, String> {
+    let insecure = network.insecure;
     let domain = ctx.settings().domain.clone();
     let instance_id = url::Url::parse(&ctx.urls().instance()).map_err(|e| e.to_string())?;
     let instance = signer::LocalSigner::load(&ctx, &instance_id)
@@ -47,6 +83,7 @@ pub async fn config(ctx: Cairn, insecure: bool) -> Result<FederationConfig<Cairn
     FederationConfig::builder()
         .domain(domain)
         .app_data(ctx)
+        .client(network.client(0)?.into())
         .debug(insecure)
         .allow_http_urls(insecure)
         .http_signature_compat(true)

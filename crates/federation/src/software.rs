@@ -124,19 +124,9 @@ async fn nodeinfo(
 }
 
 /// Reads the NodeInfo of instances not yet (or not recently) read, every minute.
-pub async fn run(config: FederationConfig<Cairn>) {
+pub async fn run(config: FederationConfig<Cairn>, client: reqwest::Client) {
     let data = config.to_request_data();
-    let client: reqwest_middleware::ClientWithMiddleware = match reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::limited(2))
-        .timeout(Duration::from_secs(10))
-        .build()
-    {
-        Ok(c) => reqwest_middleware::ClientBuilder::new(c).build(),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot build the NodeInfo client; software detection is off");
-            return;
-        }
-    };
+    let client = reqwest_middleware::ClientBuilder::new(client).build();
     loop {
         let stale = db_now() - chrono::Duration::days(1);
         let hosts = data

@@ -50,6 +50,14 @@ pub struct Instance {
     pub federation: Arc<FederationConfig<Cairn>>,
 }
 
+/// How the instance reaches other servers, from the configuration.
+pub fn network(config: &Validated) -> cairn_federation::Network {
+    cairn_federation::Network {
+        insecure: config.raw.dev_insecure_federation,
+        dev_hosts: config.raw.dev_hosts.clone(),
+    }
+}
+
 /// Builds the instance: database, domain handle, instance keys and routes.
 pub async fn build(config: &Validated) -> anyhow::Result<Instance> {
     let db = open_database(config).await?;
@@ -65,7 +73,7 @@ pub async fn build(config: &Validated) -> anyhow::Result<Instance> {
         );
     }
     let federation = Arc::new(
-        cairn_federation::config(ctx.clone(), config.raw.dev_insecure_federation)
+        cairn_federation::config(ctx.clone(), &network(config))
             .await
             .map_err(|e| anyhow::anyhow!("cannot configure federation: {e}"))?,
     );
@@ -157,9 +165,17 @@ pub fn spawn_tasks(instance: &Instance, config: &Validated) -> Vec<JoinHandle<()
             }
         }
     });
-    let software = tokio::spawn(cairn_federation::software::run(
-        (*instance.federation).clone(),
-    ));
+    // NodeInfo documents sit behind a redirect now and then (http to https, a www host).
+    let software = match network(config).client(2) {
+        Ok(client) => tokio::spawn(cairn_federation::software::run(
+            (*instance.federation).clone(),
+            client,
+        )),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the NodeInfo client; software detection is off");
+            tokio::spawn(async {})
+        }
+    };
     vec![publisher, deliverer, ranks, software]
 }
 

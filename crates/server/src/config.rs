@@ -52,11 +52,36 @@ pub struct Config {
     /// federation. Never enable it on a public instance.
     #[serde(deserialize_with = "lenient_bool")]
     pub dev_insecure_federation: bool,
+    /// Development and tests only, with `dev_insecure_federation`: host names that resolve to
+    /// 127.0.0.1 for outgoing requests, so several instances on one machine can federate under
+    /// names such as alpha.test and beta.test. A list, or one comma-separated string.
+    #[serde(deserialize_with = "name_list")]
+    pub dev_hosts: Vec<String>,
     /// Whether this process runs the background workers (publisher, delivery, rank refresh).
     /// Several processes sharing PostgreSQL may all run them; turn them off for processes that
     /// should only answer HTTP.
     #[serde(deserialize_with = "lenient_bool")]
     pub background_workers: bool,
+}
+
+/// Reads a list of names written as a list or, as environment variables such as
+/// CAIRN_DEV_HOSTS=alpha.test,beta.test arrive, as one comma-separated string.
+fn name_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        List(Vec<String>),
+        Text(String),
+    }
+    let names = match Raw::deserialize(d)? {
+        Raw::List(l) => l,
+        Raw::Text(t) => t.split(',').map(str::to_owned).collect(),
+    };
+    Ok(names
+        .into_iter()
+        .map(|n| n.trim().to_ascii_lowercase())
+        .filter(|n| !n.is_empty())
+        .collect())
 }
 
 /// Reads a switch written as a boolean, 0/1, or yes/no/true/false/on/off, since environment
@@ -106,6 +131,7 @@ impl Default for Config {
             delivery_concurrency: 64,
             delivery_retry_base_seconds: 30,
             dev_insecure_federation: false,
+            dev_hosts: Vec::new(),
             background_workers: true,
         }
     }
@@ -130,6 +156,7 @@ const KEYS: &[&str] = &[
     "delivery_concurrency",
     "delivery_retry_base_seconds",
     "dev_insecure_federation",
+    "dev_hosts",
     "background_workers",
 ];
 
@@ -189,6 +216,22 @@ impl Config {
             .registration_mode
             .parse()
             .map_err(|m| key("registration_mode", m))?;
+        if !self.dev_hosts.is_empty() && !self.dev_insecure_federation {
+            return Err(key(
+                "dev_hosts",
+                "is only for development and tests: it needs dev_insecure_federation = true".into(),
+            ));
+        }
+        if let Some(bad) = self
+            .dev_hosts
+            .iter()
+            .find(|h| h.contains([':', '/', '@', ' ']) || h.parse::<std::net::IpAddr>().is_ok())
+        {
+            return Err(key(
+                "dev_hosts",
+                format!("holds `{bad}`, which is not a host name such as alpha.test"),
+            ));
+        }
         if self.database_pool_size == 0 {
             return Err(key("database_pool_size", "must be at least 1".into()));
         }
@@ -344,6 +387,26 @@ mod tests {
     }
 
     #[test]
+    fn dev_hosts_need_insecure_mode_and_host_names() {
+        let c = Config {
+            dev_hosts: vec!["alpha.test".into()],
+            ..Config::default()
+        };
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("`dev_hosts`") && err.contains("dev_insecure_federation"),
+            "{err}"
+        );
+        let c = Config {
+            dev_insecure_federation: true,
+            dev_hosts: vec!["127.0.0.1".into()],
+            ..Config::default()
+        };
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("`dev_hosts`"), "{err}");
+    }
+
+    #[test]
     #[expect(
         clippy::result_large_err,
         reason = "figment's Jail fixes the closure's error type"
@@ -353,9 +416,14 @@ mod tests {
             jail.set_env("CAIRN_SITE_NAME", "From env");
             jail.set_env("CAIRN_BIND", "127.0.0.1:9999");
             jail.set_env("CAIRN_UNRELATED_SWITCH", "1");
+            jail.set_env("CAIRN_DEV_INSECURE_FEDERATION", "1");
+            jail.set_env("CAIRN_DEV_HOSTS", "Alpha.test, beta.test");
             let c = Config::load(None).map_err(|e| e.to_string())?;
             assert_eq!(c.site_name, "From env");
             assert_eq!(c.bind, "127.0.0.1:9999");
+            assert!(c.dev_insecure_federation);
+            assert_eq!(c.dev_hosts, ["alpha.test", "beta.test"]);
+            c.validate().map_err(|e| e.to_string())?;
             Ok(())
         });
     }
