@@ -10,6 +10,7 @@ mod inbox;
 mod migrations;
 mod outbox;
 mod posts;
+mod processes;
 mod relay;
 mod remote;
 mod smoke;

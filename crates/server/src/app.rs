@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use cairn_api::{ApiState, RateLimits};
 use cairn_core::{Cairn, ranking, site};
 use cairn_federation::deliver::DeliveryOptions;
+use cairn_storage::notify::{self, Listener};
 use cairn_storage::{Database, PoolOptions};
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -176,7 +177,48 @@ pub fn spawn_tasks(instance: &Instance, config: &Validated) -> Vec<JoinHandle<()
             tokio::spawn(async {})
         }
     };
-    vec![publisher, deliverer, ranks, software]
+    let listener = tokio::spawn(listen_for_outbox(instance.ctx.clone()));
+    vec![publisher, deliverer, ranks, software, listener]
+}
+
+/// Wakes this process's publisher when another process sharing the PostgreSQL database records
+/// an outbox event (an HTTP-only process, or a sibling whose publisher is busy). On SQLite there
+/// is one process, which wakes itself, and this returns at once.
+async fn listen_for_outbox(ctx: Cairn) {
+    loop {
+        let db = ctx.db().clone();
+        let connected =
+            tokio::task::spawn_blocking(move || Listener::connect(&db, notify::OUTBOX)).await;
+        let mut listener = match connected {
+            Ok(Ok(Some(listener))) => listener,
+            Ok(Ok(None)) => return,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot listen for outbox events; retrying in 5 s");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                continue;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the outbox listener failed; retrying in 5 s");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                continue;
+            }
+        };
+        // Events committed while no connection listened were not announced: look once.
+        ctx.notify_outbox();
+        // Reading what arrived costs no round trip, so a short tick keeps the wake-up prompt.
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        loop {
+            tick.tick().await;
+            match listener.poll() {
+                Ok(0) => {}
+                Ok(_) => ctx.notify_outbox(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "lost the outbox listener; reconnecting");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// A running server, as tests and `cairn serve` hold it.

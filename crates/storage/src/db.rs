@@ -94,6 +94,8 @@ enum Pools {
 #[derive(Clone)]
 pub struct Database {
     pools: Pools,
+    /// What the driver was given, for the dedicated connection of a [`crate::notify::Listener`].
+    target: std::sync::Arc<str>,
 }
 
 impl std::fmt::Debug for Database {
@@ -196,7 +198,15 @@ impl Database {
                 Pools::Sqlite(pool)
             }
         };
-        Ok(Self { pools })
+        Ok(Self {
+            pools,
+            target: url.target.as_str().into(),
+        })
+    }
+
+    /// The driver's connection target (the PostgreSQL URL or the SQLite path).
+    pub(crate) fn target(&self) -> &str {
+        &self.target
     }
 
     /// The backend behind this handle.

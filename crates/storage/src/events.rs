@@ -43,13 +43,15 @@ pub struct NewEvent {
 
 impl EventRow {
     /// Appends an event; call inside the transaction that makes the change.
+    /// On PostgreSQL it also notifies [`crate::notify::OUTBOX`], which other processes' publishers
+    /// hear when the transaction commits.
     pub fn insert(conn: &mut AnyConn<'_>, new: &NewEvent) -> StorageResult<i64> {
-        Ok(with_conn!(conn, |c| diesel::insert_into(
-            outbox_events::table
-        )
-        .values(new)
-        .returning(outbox_events::id)
-        .get_result(c))?)
+        let id = with_conn!(conn, |c| diesel::insert_into(outbox_events::table)
+            .values(new)
+            .returning(outbox_events::id)
+            .get_result(c))?;
+        crate::notify::notify(conn, crate::notify::OUTBOX)?;
+        Ok(id)
     }
 
     /// The oldest unprocessed events.

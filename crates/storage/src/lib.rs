@@ -13,6 +13,7 @@ pub mod communities;
 pub mod deliveries;
 pub mod events;
 pub mod instances;
+pub mod notify;
 pub mod persons;
 pub mod posts;
 pub mod site;
