@@ -539,7 +539,81 @@ async fn a_refused_reply_can_be_retried(backend: Backend) {
     still_working(cairn).await;
 }
 
+/// A sender that rotated its key is believed once its actor, fetched again, shows the new key;
+/// a key the actor never published is still refused.
+async fn follows_a_key_rotation(backend: Backend) {
+    let (cairn, mut remote, community) = setup(backend).await;
+    remote
+        .send(&cairn, "/inbox", &remote.create_page(&community, 1))
+        .await
+        .expect(202);
+
+    remote.key = new_key();
+    remote.actor("/u/tester", "Person", "tester");
+    remote
+        .send(&cairn, "/inbox", &remote.create_page(&community, 2))
+        .await
+        .expect(202);
+    assert_eq!(
+        posts(&cairn).await.len(),
+        2,
+        "the newly signed post is stored"
+    );
+
+    let stranger = new_key();
+    let body = remote.create_page(&community, 3).to_string().into_bytes();
+    remote
+        .deliver(
+            &cairn,
+            "/inbox",
+            &remote.tester(),
+            body,
+            Flaw::OtherKey(&stranger),
+        )
+        .await
+        .expect_error(401, "invalid_signature");
+    still_working(cairn).await;
+}
+
+/// An Update of a person refreshes the stored profile from the person's server; nobody else
+/// may update it.
+async fn applies_a_profile_update(backend: Backend) {
+    let (cairn, remote, community) = setup(backend).await;
+    remote
+        .send(&cairn, "/inbox", &remote.create_page(&community, 1))
+        .await
+        .expect(202);
+    assert_eq!(posts(&cairn).await[0]["creator"]["display_name"], "tester");
+
+    let tester = remote.tester();
+    let mut profile = remote.docs.lock().expect("lock")["/u/tester"].clone();
+    profile["name"] = json!("Tess, who tests");
+    remote.serve("/u/tester", profile.clone());
+    let update = json!({
+        "id": remote.url("/activities/update/profile-1"), "type": "Update", "actor": tester,
+        "to": [PUBLIC], "cc": [remote.url("/u/tester/followers")], "object": profile,
+    });
+    remote.send(&cairn, "/inbox", &update).await.expect(202);
+    assert_eq!(
+        posts(&cairn).await[0]["creator"]["display_name"],
+        "Tess, who tests"
+    );
+
+    let other = remote.actor("/u/other", "Person", "other");
+    let forged = json!({
+        "id": remote.url("/activities/update/profile-2"), "type": "Update", "actor": other,
+        "to": [PUBLIC], "object": profile,
+    });
+    remote
+        .send(&cairn, "/inbox", &forged)
+        .await
+        .expect_error(400, "foreign_update");
+    still_working(cairn).await;
+}
+
 backend_tests!(
+    follows_a_key_rotation,
+    applies_a_profile_update,
     accepts_a_signed_page,
     mastodon_note_becomes_a_post,
     note_reply_becomes_a_comment,

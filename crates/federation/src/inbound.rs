@@ -64,6 +64,23 @@ impl Announcable {
             .ok_or_else(|| rejected("missing_object", "The activity has no object."))
     }
 
+    /// The actor an Update carries, when it updates an actor (a profile or a community's
+    /// description) rather than a post or comment.
+    pub fn updated_actor(&self) -> Option<Url> {
+        if self.kind != AnnouncableType::Update {
+            return None;
+        }
+        let obj = self.rest.get("object")?;
+        let kind = obj.get("type")?.as_str()?;
+        if !matches!(
+            kind,
+            "Person" | "Service" | "Organization" | "Application" | "Group"
+        ) {
+            return None;
+        }
+        object_id(obj).ok()
+    }
+
     /// The id of the object, whether embedded or given by id.
     fn object_id(&self) -> Result<Url, FederationError> {
         object_id(self.object()?)
@@ -236,6 +253,65 @@ async fn apply_create(
     Ok(())
 }
 
+/// Applies the Update of an actor by fetching the actor again from its own server, rather
+/// than trusting the embedded copy: the server vouches for its actor's current state. A person
+/// updates only themself; a community is updated by itself, by someone on its server (its
+/// moderators there), or through its own Announce (`announced_by`). Actors not stored here
+/// are of no interest and the Update is acknowledged without effect.
+async fn apply_actor_update(
+    data: &Data<Cairn>,
+    a: &Announcable,
+    target: Url,
+    announced_by: Option<&Community>,
+) -> Result<(), FederationError> {
+    let kind = a
+        .object()?
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if kind == "Group" {
+        let Some(stored) = remote::community_by_ap_id(data, target.as_str()).await? else {
+            return Ok(());
+        };
+        if stored.local {
+            return Err(rejected(
+                "not_yours",
+                "Only this server updates its own communities.",
+            ));
+        }
+        let vouched = announced_by.is_some_and(|c| c.ap_id == stored.ap_id);
+        if !vouched && verify_domains_match(&a.actor, &target).is_err() {
+            return Err(rejected(
+                "foreign_update",
+                "A community is updated only by itself, its server or its own Announce.",
+            ));
+        }
+        ObjectId::<ApubCommunity>::from(target)
+            .dereference_forced(data)
+            .await?;
+        return Ok(());
+    }
+    if a.actor != target {
+        return Err(rejected(
+            "foreign_update",
+            "A person's profile is updated only by that person.",
+        ));
+    }
+    let Some(stored) = remote::person_by_ap_id(data, target.as_str()).await? else {
+        return Ok(());
+    };
+    if stored.local {
+        return Err(rejected(
+            "not_yours",
+            "Only this server updates its own people.",
+        ));
+    }
+    ObjectId::<ApubPerson>::from(target)
+        .dereference_forced(data)
+        .await?;
+    Ok(())
+}
+
 /// Applies a content activity landing in `community`. `relay` is the activity's id when a local
 /// community must Announce it; `vouched` when it came inside the community's own Announce.
 pub async fn apply(
@@ -244,6 +320,9 @@ pub async fn apply(
     community: &Community,
     vouched: bool,
 ) -> Result<(), FederationError> {
+    if let Some(target) = a.updated_actor() {
+        return apply_actor_update(data, a, target, vouched.then_some(community)).await;
+    }
     let relay = community.local.then(|| a.id.to_string());
     match a.kind {
         AnnouncableType::Create | AnnouncableType::Update => {
@@ -325,13 +404,23 @@ impl Activity for Announcable {
     }
 
     async fn verify(&self, data: &Data<Cairn>) -> Result<(), FederationError> {
-        landing(data, self, None).await?;
+        // An actor's Update goes to its followers, not to a community.
+        if self.updated_actor().is_none() {
+            landing(data, self, None).await?;
+        }
         Ok(())
     }
 
     async fn receive(self, data: &Data<Cairn>) -> Result<(), FederationError> {
         if !first_time(data, &self).await? {
             return Ok(());
+        }
+        if let Some(target) = self.updated_actor() {
+            let applied = apply_actor_update(data, &self, target, None).await;
+            if applied.is_err() {
+                forget(data, &self.id).await;
+            }
+            return applied;
         }
         let community = landing(data, &self, None).await?;
         apply(data, &self, &community, false).await
@@ -415,6 +504,7 @@ impl Activity for InboundAnnounce {
             addressees.extend(addressed(o));
         }
         let object_in_community = match inner.kind {
+            _ if inner.updated_actor().is_some() => true,
             AnnouncableType::Create | AnnouncableType::Update => {
                 addressees.iter().any(|u| u.as_str() == community.ap_id)
             }

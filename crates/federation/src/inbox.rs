@@ -295,17 +295,23 @@ pub async fn post_inbox(data: Data<Cairn>, request: axum::extract::Request) -> R
             "The activity is larger than this server accepts (1 MiB).",
         );
     };
-    let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
-    let activity =
-        match <ActivityData as axum::extract::FromRequest<()>>::from_request(request, &()).await {
-            Ok(a) => a,
+    let mut result = match receive(&data, parts.clone(), bytes.clone()).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    // A signature that fails against the stored key may be made with a new one: the sender
+    // rotated its key since we fetched the actor. Fetch the actor again and verify once more.
+    if let Err(e) = &result
+        && inbox_rejection(e).1 == "invalid_signature"
+        && let Some(actor) = actor_of(&bytes)
+        && refetch_actor(&data, actor).await
+    {
+        result = match receive(&data, parts, bytes).await {
+            Ok(r) => r,
             Err(resp) => return resp,
         };
-    match receive_activity::<InboxActivity, Either<ApubPerson, ApubCommunity>, Cairn>(
-        activity, &data,
-    )
-    .await
-    {
+    }
+    match result {
         Ok(()) => StatusCode::ACCEPTED.into_response(),
         Err(e) => {
             let (status, code, message) = inbox_rejection(&e);
@@ -315,6 +321,47 @@ pub async fn post_inbox(data: Data<Cairn>, request: axum::extract::Request) -> R
                 axum::Json(serde_json::json!({"error": code, "message": message})),
             )
                 .into_response()
+        }
+    }
+}
+
+/// Verifies and applies one delivery; the outer error is an answer for a request that is not an
+/// activity at all.
+async fn receive(
+    data: &Data<Cairn>,
+    parts: axum::http::request::Parts,
+    bytes: axum::body::Bytes,
+) -> Result<Result<(), FederationError>, Response> {
+    let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+    let activity =
+        <ActivityData as axum::extract::FromRequest<()>>::from_request(request, &()).await?;
+    Ok(
+        receive_activity::<InboxActivity, Either<ApubPerson, ApubCommunity>, Cairn>(activity, data)
+            .await,
+    )
+}
+
+/// The `actor` of a delivered activity, as a URL, when the body names one.
+fn actor_of(body: &[u8]) -> Option<Url> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let actor = match v.get("actor")? {
+        serde_json::Value::String(s) => s.as_str(),
+        serde_json::Value::Object(o) => o.get("id")?.as_str()?,
+        _ => return None,
+    };
+    Url::parse(actor).ok()
+}
+
+/// Fetches a remote actor again, ignoring the stored copy; true when a fresh copy was stored.
+async fn refetch_actor(data: &Data<Cairn>, actor: Url) -> bool {
+    match ObjectId::<Either<ApubPerson, ApubCommunity>>::from(actor)
+        .dereference_forced(data)
+        .await
+    {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::info!(error = %e, "cannot refetch the actor of a badly signed activity");
+            false
         }
     }
 }
