@@ -28,7 +28,8 @@ pub struct RemoteBody {
 }
 
 impl RemoteBody {
-    fn render(&self) -> (Option<String>, Option<String>) {
+    /// The Markdown (when given) and sanitised HTML kept for the text; no HTML means no text.
+    pub fn render(&self) -> (Option<String>, Option<String>) {
         let md = self
             .markdown
             .as_deref()
@@ -92,7 +93,9 @@ fn relay(
     Ok(())
 }
 
-fn title(raw: &str) -> CoreResult<String> {
+/// A remote post's title as stored: whitespace collapsed, control characters dropped, cut to
+/// the longest title kept; an empty one is refused.
+pub fn title(raw: &str) -> CoreResult<String> {
     let t: String = raw
         .split_whitespace()
         .collect::<Vec<_>>()

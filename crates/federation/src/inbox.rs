@@ -320,7 +320,7 @@ pub async fn post_inbox(data: Data<Cairn>, request: axum::extract::Request) -> R
 }
 
 /// The 4xx (or, for our own failures, 5xx) answer for a refused activity.
-fn inbox_rejection(e: &FederationError) -> (StatusCode, &'static str, String) {
+pub(crate) fn inbox_rejection(e: &FederationError) -> (StatusCode, &'static str, String) {
     match e {
         FederationError::Inbound {
             status,
