@@ -4,6 +4,7 @@ mod accounts;
 mod activitypub;
 mod communities;
 mod delivery;
+mod fixtures;
 mod golden;
 mod inbox;
 mod migrations;
