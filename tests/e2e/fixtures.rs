@@ -207,6 +207,10 @@ async fn key_fixtures_become_what_federation_md_says() {
         ("lemmy/activities/following/accept.json", "follow-accepted"),
         ("mastodon/activities/follow.json", "follow"),
         ("mastodon/activities/undo_follow.json", "unfollow"),
+        // Mastodon addresses likes and deletions to no community: they land with their post.
+        ("mastodon/activities/like_page.json", "upvote"),
+        ("mastodon/activities/undo_like_page.json", "vote-withdrawn"),
+        ("mastodon/activities/delete.json", "delete"),
         ("mitra/activities/accept.json", "follow-accepted"),
         ("mitra/activities/create_post.json", "post"),
         // A public toot mentioning a group is a post, a reply a comment.

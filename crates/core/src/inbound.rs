@@ -14,6 +14,7 @@ use crate::context::Cairn;
 use crate::error::{CoreError, CoreResult};
 use crate::events::{EventKind, Subject, emit};
 use crate::markdown;
+use crate::model::Community;
 use crate::ranking::hot_rank;
 use crate::validate;
 
@@ -203,6 +204,26 @@ pub async fn reply_target(
                 return Ok(Some((post.id, None)));
             }
             Ok(CommentRow::by_ap_id(conn, &target)?.map(|c| (c.post_id, Some(c.id))))
+        })
+        .await
+}
+
+/// The community of the post `ap_id`, or of the post of the comment `ap_id`, when it is known.
+pub async fn community_of(ctx: &Cairn, ap_id: &str) -> CoreResult<Option<Community>> {
+    let target = ap_id.to_owned();
+    ctx.db()
+        .run(move |conn| -> CoreResult<_> {
+            let post = match PostRow::by_ap_id(conn, &target)? {
+                Some(post) => Some(post),
+                None => match CommentRow::by_ap_id(conn, &target)? {
+                    Some(comment) => PostRow::by_id(conn, comment.post_id)?,
+                    None => None,
+                },
+            };
+            let Some(post) = post else {
+                return Ok(None);
+            };
+            Ok(CommunityRow::by_id(conn, post.community_id)?.map(Community::from))
         })
         .await
 }

@@ -147,8 +147,9 @@ pub(crate) fn landing_candidates(a: &Announcable) -> (Vec<Url>, Option<String>) 
 }
 
 /// Where an activity lands: the announcing community when relayed, else the first addressee
-/// (in `to`, `cc` or `audience`) that is a community we know. An `audience`, if present, must
-/// name the same community (federation.md 1.9).
+/// (in `to`, `cc` or `audience`) that is a community we know, else the local community of the
+/// post or comment it is about. An `audience`, if present, must name the same community
+/// (federation.md 1.9).
 pub(crate) async fn landing(
     data: &Cairn,
     a: &Announcable,
@@ -166,6 +167,16 @@ pub(crate) async fn landing(
                     found = Some(c);
                     break;
                 }
+            }
+            // An activity about a post or comment here that addresses no community of ours (a
+            // Mastodon Like, Undo or Delete, a reply naming only the people in the thread)
+            // lands in that post's community, as in Lemmy (federation.md 1.9.1).
+            if found.is_none()
+                && let Some(subject) = subject(a)
+            {
+                found = inbound::community_of(data, subject.as_str())
+                    .await?
+                    .filter(|c| c.local);
             }
             found
         }
@@ -565,4 +576,20 @@ pub(crate) fn undone_vote(a: &Announcable) -> Result<Url, FederationError> {
         .map(object_id)
         .transpose()?
         .ok_or_else(|| rejected("invalid_object", "The undone vote has no object."))
+}
+
+/// The post or comment an activity is about, when it names one: what a Like, Dislike or Delete
+/// targets, the object of the vote an Undo withdraws, the post or comment a reply answers.
+pub(crate) fn subject(a: &Announcable) -> Option<Url> {
+    let object = a.object().ok()?;
+    match a.kind {
+        AnnouncableType::Like | AnnouncableType::Dislike | AnnouncableType::Delete => {
+            object_id(object).ok()
+        }
+        AnnouncableType::Undo => object.get("object").and_then(|o| object_id(o).ok()),
+        AnnouncableType::Create | AnnouncableType::Update => object
+            .get("inReplyTo")
+            .and_then(Value::as_str)
+            .and_then(|s| Url::parse(s).ok()),
+    }
 }

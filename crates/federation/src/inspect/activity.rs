@@ -14,7 +14,7 @@ use super::{Env, Report, Verdict, check_urls, name_from_url, origin};
 use crate::error::FederationError;
 use crate::inbound::{
     self, Announcable, AnnouncableType, InboundAnnounce, created_comment, created_object,
-    created_post, landing_candidates, post_title, undone_vote,
+    created_post, landing_candidates, post_title, subject, undone_vote,
 };
 use crate::inbox::InboxActivity;
 use crate::protocol::PUBLIC;
@@ -388,7 +388,22 @@ fn offline_landing(
     report: &mut Report,
 ) -> Result<Landing, FederationError> {
     let Some(first) = possible.first() else {
-        return Err(no_community());
+        // The inbox's last resort: the community of the post or comment the activity is
+        // about, which the actor itself never is.
+        return match subject(a).filter(|s| *s != a.actor) {
+            Some(subject) => {
+                report.community = Some(format!(
+                    "that of {subject} (it addresses no community, so it lands where that post \
+                     or comment is, when that is a community on this server; not checked \
+                     offline)"
+                ));
+                Ok(Landing {
+                    name: String::new(),
+                    relayed: false,
+                })
+            }
+            None => Err(no_community()),
+        };
     };
     let chosen = audience
         .and_then(|aud| possible.iter().find(|u| u.as_str() == aud))
