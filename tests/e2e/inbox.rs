@@ -365,6 +365,71 @@ async fn like_and_undo(backend: Backend) {
     still_working(cairn).await;
 }
 
+/// Scenario 4b: Mastodon addresses a Like, its Undo and a Delete to no community, and a reply
+/// only to the people in the thread; each lands in the community of the post it is about.
+async fn unaddressed_activities_land_with_their_post(backend: Backend) {
+    let (cairn, remote, community) = setup(backend).await;
+    let tester = remote.tester();
+    let page = remote.create_page(&community, 1);
+    remote.send(&cairn, "/inbox", &page).await.expect(202);
+    let post = posts(&cairn).await[0]["id"].clone();
+    let post_id = remote.url("/post/1");
+    let mastodon = |fixture: &str| {
+        remote.fixture(
+            fixture,
+            &[
+                (
+                    "https://mastodon.madrid/users/felix/statuses/107773559874184870",
+                    &post_id,
+                ),
+                ("https://mastodon.madrid/users/felix", &tester),
+                ("https://ds9.lemmy.ml/post/147", &post_id),
+            ],
+        )
+    };
+
+    let like = mastodon("mastodon/activities/like_page.json");
+    remote
+        .send(&cairn, "/u/alice/inbox", &like)
+        .await
+        .expect(202);
+    assert_eq!(detail(&cairn, &post).await["post"]["score"], 1);
+    let undo = mastodon("mastodon/activities/undo_like_page.json");
+    remote
+        .send(&cairn, "/u/alice/inbox", &undo)
+        .await
+        .expect(202);
+    assert_eq!(detail(&cairn, &post).await["post"]["score"], 0);
+
+    let reply = json!({
+        "id": remote.url("/activities/create/reply-1"), "type": "Create", "actor": tester,
+        "to": [PUBLIC], "cc": [format!("{tester}/followers")],
+        "object": {"type": "Note", "id": remote.url("/comment/1"), "attributedTo": tester,
+                   "to": [PUBLIC], "cc": [format!("{tester}/followers")],
+                   "inReplyTo": post_id, "content": "<p>Add dry leaves.</p>"}
+    });
+    remote.send(&cairn, "/inbox", &reply).await.expect(202);
+    assert_eq!(detail(&cairn, &post).await["post"]["comment_count"], 1);
+
+    let delete = mastodon("mastodon/activities/delete.json");
+    remote.send(&cairn, "/inbox", &delete).await.expect(202);
+    let path = format!("/api/v1/posts/{}", post.as_i64().expect("post id"));
+    cairn
+        .get(&path, None)
+        .await
+        .expect_error(410, "post_deleted");
+
+    // About nothing known here, it still lands nowhere.
+    let mut stray = mastodon("mastodon/activities/like_page.json");
+    stray["id"] = json!(format!("{tester}#likes/2"));
+    stray["object"] = json!(remote.url("/post/unknown"));
+    remote
+        .send(&cairn, "/inbox", &stray)
+        .await
+        .expect_error(404, "no_community");
+    still_working(cairn).await;
+}
+
 /// Scenario 5a: requests whose signature, digest, JSON, type or ids cannot be trusted are
 /// refused before anything is stored.
 async fn refuses_unverifiable_requests(backend: Backend) {
@@ -618,6 +683,7 @@ backend_tests!(
     mastodon_note_becomes_a_post,
     note_reply_becomes_a_comment,
     like_and_undo,
+    unaddressed_activities_land_with_their_post,
     refuses_unverifiable_requests,
     refuses_an_unsigned_request,
     refuses_misaddressed_content,

@@ -5,6 +5,7 @@ mod activitypub;
 mod backfill;
 mod communities;
 mod delivery;
+mod fixtures;
 mod golden;
 mod inbox;
 mod migrations;

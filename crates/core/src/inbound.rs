@@ -14,6 +14,7 @@ use crate::context::Cairn;
 use crate::error::{CoreError, CoreResult};
 use crate::events::{EventKind, Subject, emit};
 use crate::markdown;
+use crate::model::Community;
 use crate::ranking::hot_rank;
 use crate::validate;
 
@@ -28,7 +29,8 @@ pub struct RemoteBody {
 }
 
 impl RemoteBody {
-    fn render(&self) -> (Option<String>, Option<String>) {
+    /// The Markdown (when given) and sanitised HTML kept for the text; no HTML means no text.
+    pub fn render(&self) -> (Option<String>, Option<String>) {
         let md = self
             .markdown
             .as_deref()
@@ -92,7 +94,9 @@ fn relay(
     Ok(())
 }
 
-fn title(raw: &str) -> CoreResult<String> {
+/// A remote post's title as stored: whitespace collapsed, control characters dropped, cut to
+/// the longest title kept; an empty one is refused.
+pub fn title(raw: &str) -> CoreResult<String> {
     let t: String = raw
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -200,6 +204,26 @@ pub async fn reply_target(
                 return Ok(Some((post.id, None)));
             }
             Ok(CommentRow::by_ap_id(conn, &target)?.map(|c| (c.post_id, Some(c.id))))
+        })
+        .await
+}
+
+/// The community of the post `ap_id`, or of the post of the comment `ap_id`, when it is known.
+pub async fn community_of(ctx: &Cairn, ap_id: &str) -> CoreResult<Option<Community>> {
+    let target = ap_id.to_owned();
+    ctx.db()
+        .run(move |conn| -> CoreResult<_> {
+            let post = match PostRow::by_ap_id(conn, &target)? {
+                Some(post) => Some(post),
+                None => match CommentRow::by_ap_id(conn, &target)? {
+                    Some(comment) => PostRow::by_id(conn, comment.post_id)?,
+                    None => None,
+                },
+            };
+            let Some(post) = post else {
+                return Ok(None);
+            };
+            Ok(CommunityRow::by_id(conn, post.community_id)?.map(Community::from))
         })
         .await
 }

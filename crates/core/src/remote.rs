@@ -31,7 +31,8 @@ fn bounded(s: &str, max: usize) -> String {
         .collect()
 }
 
-fn name(raw: &str) -> CoreResult<String> {
+/// A remote actor's `preferredUsername` as a handle, or why it cannot be one.
+pub fn name(raw: &str) -> CoreResult<String> {
     let n: String = raw.trim().chars().take(MAX_REMOTE_NAME).collect();
     if n.is_empty()
         || n.chars()

@@ -16,11 +16,11 @@ use serde_json::Value;
 use url::Url;
 
 use crate::error::FederationError;
-use crate::inbound::{addressed, is_public, title_from_note};
+use crate::inbound::{addressed, is_public, post_title};
 use crate::objects::{ApubCommunity, ApubPerson};
 use crate::protocol::PUBLIC;
 use crate::protocol::actors::Group;
-use crate::protocol::objects::{Note, Page, PageType};
+use crate::protocol::objects::{Note, Page};
 
 /// How many unknown ancestors of a reply are fetched before giving up. Threads deeper than this
 /// that arrive entirely out of order are rare; the bound keeps a hostile chain from making this
@@ -125,13 +125,7 @@ pub(crate) async fn store_object(
         Some(c) => c.clone(),
         None => community_of(data, &addressees).await?,
     };
-    let title = match (&page.name, page.kind) {
-        (Some(n), _) if !n.trim().is_empty() => n.clone(),
-        (_, PageType::Note) => {
-            title_from_note(page.content.as_deref().unwrap_or(""), &community.name)
-        }
-        _ => String::new(),
-    };
+    let title = post_title(&page, &community.name);
     let url = page
         .attachment
         .first()

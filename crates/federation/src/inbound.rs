@@ -21,6 +21,7 @@ use url::Url;
 use crate::error::FederationError;
 use crate::objects::{ApubCommunity, ApubPerson};
 use crate::protocol::PUBLIC;
+use crate::protocol::objects::{Note, Page, PageType};
 
 fn rejected(code: &'static str, message: impl Into<String>) -> FederationError {
     FederationError::Core(CoreError::invalid(code, message))
@@ -58,7 +59,7 @@ impl Announcable {
         Value::Object(m)
     }
 
-    fn object(&self) -> Result<&Value, FederationError> {
+    pub(crate) fn object(&self) -> Result<&Value, FederationError> {
         self.rest
             .get("object")
             .ok_or_else(|| rejected("missing_object", "The activity has no object."))
@@ -82,12 +83,12 @@ impl Announcable {
     }
 
     /// The id of the object, whether embedded or given by id.
-    fn object_id(&self) -> Result<Url, FederationError> {
+    pub(crate) fn object_id(&self) -> Result<Url, FederationError> {
         object_id(self.object()?)
     }
 }
 
-fn object_id(v: &Value) -> Result<Url, FederationError> {
+pub(crate) fn object_id(v: &Value) -> Result<Url, FederationError> {
     let s = match v {
         Value::String(s) => s.as_str(),
         Value::Object(o) => o.get("id").and_then(Value::as_str).unwrap_or(""),
@@ -144,14 +145,9 @@ pub(crate) async fn forget(data: &Data<Cairn>, id: &Url) {
     }
 }
 
-/// Where an activity lands: the announcing community when relayed, else the first addressee
-/// (in `to`, `cc` or `audience`) that is a community we know. An `audience`, if present, must
-/// name the same community (federation.md 1.9).
-async fn landing(
-    data: &Data<Cairn>,
-    a: &Announcable,
-    via: Option<&Community>,
-) -> Result<Community, FederationError> {
+/// Where an activity may land, without looking anything up: every addressee of the activity
+/// and of its embedded object (the public collection included), and the `audience` it names.
+pub(crate) fn landing_candidates(a: &Announcable) -> (Vec<Url>, Option<String>) {
     let raw = a.raw();
     let mut candidates = addressed(&raw);
     if let Ok(obj) = a.object()
@@ -164,6 +160,19 @@ async fn landing(
         .or_else(|| a.object().ok().and_then(|o| o.get("audience")))
         .and_then(Value::as_str)
         .map(str::to_owned);
+    (candidates, audience)
+}
+
+/// Where an activity lands: the announcing community when relayed, else the first addressee
+/// (in `to`, `cc` or `audience`) that is a community we know, else the local community of the
+/// post or comment it is about. An `audience`, if present, must name the same community
+/// (federation.md 1.9).
+pub(crate) async fn landing(
+    data: &Cairn,
+    a: &Announcable,
+    via: Option<&Community>,
+) -> Result<Community, FederationError> {
+    let (candidates, audience) = landing_candidates(a);
     let found = match via {
         Some(c) => Some(c.clone()),
         None => {
@@ -175,6 +184,16 @@ async fn landing(
                     found = Some(c);
                     break;
                 }
+            }
+            // An activity about a post or comment here that addresses no community of ours (a
+            // Mastodon Like, Undo or Delete, a reply naming only the people in the thread)
+            // lands in that post's community, as in Lemmy (federation.md 1.9.1).
+            if found.is_none()
+                && let Some(subject) = subject(a)
+            {
+                found = inbound::community_of(data, subject.as_str())
+                    .await?
+                    .filter(|c| c.local);
             }
             found
         }
@@ -229,26 +248,7 @@ async fn apply_create(
     community: &Community,
     relay: Option<String>,
 ) -> Result<(), FederationError> {
-    let obj = a.object()?.clone();
-    if !obj.is_object() {
-        return Err(rejected(
-            "object_not_embedded",
-            "Create and Update must embed their object.",
-        ));
-    }
-    if !is_public(&obj) && !is_public(&a.raw()) {
-        return Err(rejected(
-            "not_public",
-            "Only public posts and comments are accepted.",
-        ));
-    }
-    let object_id = object_id(&obj)?;
-    verify_domains_match(&a.actor, &object_id).map_err(|_| {
-        rejected(
-            "foreign_object",
-            "The object is not on its author's server.",
-        )
-    })?;
+    let obj = created_object(a)?;
     crate::fetch::store_object(data, obj, &a.actor, Some(community), relay, 0).await?;
     Ok(())
 }
@@ -348,23 +348,7 @@ pub async fn apply(
             Ok(())
         }
         AnnouncableType::Undo => {
-            let inner = a.object()?;
-            let inner_type = inner.get("type").and_then(Value::as_str).unwrap_or("");
-            if !matches!(inner_type, "Like" | "Dislike") {
-                return Err(rejected(
-                    "unsupported_activity",
-                    format!("Undo of `{inner_type}` is not supported."),
-                ));
-            }
-            let inner_actor = inner.get("actor").and_then(Value::as_str).unwrap_or("");
-            if inner_actor != a.actor.as_str() {
-                return Err(rejected("undo_not_own", "Only the voter may undo a vote."));
-            }
-            let target = inner
-                .get("object")
-                .map(object_id)
-                .transpose()?
-                .ok_or_else(|| rejected("invalid_object", "The undone vote has no object."))?;
+            let target = undone_vote(a)?;
             let person = ObjectId::<ApubPerson>::from(a.actor.clone())
                 .dereference(data)
                 .await?;
@@ -474,28 +458,58 @@ impl Activity for InboundAnnounce {
             .dereference(data)
             .await?
             .community;
-        let inner_json = match &self.object {
-            Value::Object(_) => self.object.clone(),
-            // Some servers announce an activity by its id alone; it is fetched from its own
-            // server, which vouches for it better than an embedded copy would.
+        // Some servers announce an activity by its id alone; it is fetched from its own
+        // server, which vouches for it better than an embedded copy would.
+        let fetched;
+        let announce = match &self.object {
             Value::String(s) => {
                 let url = Url::parse(s).map_err(|_| {
                     rejected("invalid_object", "The announced activity has no usable id.")
                 })?;
-                crate::fetch::announced_activity(data, &url).await?
+                fetched = InboundAnnounce {
+                    object: crate::fetch::announced_activity(data, &url).await?,
+                    ..self.clone()
+                };
+                &fetched
             }
+            _ => &self,
+        };
+        let Some(inner) = announce.announced(&community.ap_id)? else {
+            return Ok(());
+        };
+        if !first_time(data, &inner).await? {
+            // Our own activity coming back, or one we already have: nothing to apply.
+            return Ok(());
+        }
+        let applied = apply(data, &inner, &community, true).await;
+        if applied.is_err() {
+            forget(data, &inner.id).await;
+        }
+        applied
+    }
+}
+
+impl InboundAnnounce {
+    /// The content activity inside the Announce of the remote community `community_ap_id`,
+    /// checked as far as possible without the database; `None` for an Announce that is
+    /// accepted but carries nothing to apply (Lemmy's compatibility Announce of a bare object).
+    pub(crate) fn announced(
+        &self,
+        community_ap_id: &str,
+    ) -> Result<Option<Announcable>, FederationError> {
+        let inner: Announcable = match &self.object {
+            Value::Object(_) => match serde_json::from_value(self.object.clone()) {
+                Ok(a) => a,
+                // Mastodon-style Announce of a bare object (Lemmy's compatibility boost): the
+                // Announce(Create) that accompanies it carries the content.
+                Err(_) => return Ok(None),
+            },
             _ => {
                 return Err(rejected(
                     "invalid_object",
-                    "The Announce's object is neither an activity nor an id.",
+                    "The Announce's object is not an embedded activity.",
                 ));
             }
-        };
-        let inner: Announcable = match serde_json::from_value(inner_json) {
-            Ok(a) => a,
-            // Mastodon-style Announce of a bare object (Lemmy's compatibility boost): the
-            // Announce(Create) that accompanies it carries the content.
-            Err(_) => return Ok(()),
         };
         // The inner activity must be in the announcing community (federation.md 1.9.4).
         let raw = inner.raw();
@@ -506,7 +520,7 @@ impl Activity for InboundAnnounce {
         let object_in_community = match inner.kind {
             _ if inner.updated_actor().is_some() => true,
             AnnouncableType::Create | AnnouncableType::Update => {
-                addressees.iter().any(|u| u.as_str() == community.ap_id)
+                addressees.iter().any(|u| u.as_str() == community_ap_id)
             }
             _ => true,
         };
@@ -522,14 +536,116 @@ impl Activity for InboundAnnounce {
                 "The announced activity's id is not on its actor's server.",
             )
         })?;
-        if !first_time(data, &inner).await? {
-            // Our own activity coming back, or one we already have: nothing to apply.
-            return Ok(());
+        Ok(Some(inner))
+    }
+}
+
+/// The checks of a Create or Update that come before its author is fetched: the object is
+/// embedded, public and on its author's server. Returns the object.
+pub(crate) fn created_object(a: &Announcable) -> Result<Value, FederationError> {
+    let obj = a.object()?.clone();
+    if !obj.is_object() {
+        return Err(rejected(
+            "object_not_embedded",
+            "Create and Update must embed their object.",
+        ));
+    }
+    if !is_public(&obj) && !is_public(&a.raw()) {
+        return Err(rejected(
+            "not_public",
+            "Only public posts and comments are accepted.",
+        ));
+    }
+    let object_id = object_id(&obj)?;
+    verify_domains_match(&a.actor, &object_id).map_err(|_| {
+        rejected(
+            "foreign_object",
+            "The object is not on its author's server.",
+        )
+    })?;
+    Ok(obj)
+}
+
+/// The comment a Create or Update carries when its object replies to something, checked to
+/// be written by the activity's actor; `None` when the object is not a reply.
+pub(crate) fn created_comment(
+    a: &Announcable,
+    obj: &Value,
+) -> Result<Option<Note>, FederationError> {
+    if obj.get("inReplyTo").is_none_or(Value::is_null) {
+        return Ok(None);
+    }
+    let note: Note = serde_json::from_value(obj.clone())
+        .map_err(|e| rejected("invalid_note", format!("The comment does not parse: {e}")))?;
+    if !note.attributed_to.iter().any(|(u, _)| *u == a.actor) {
+        return Err(rejected(
+            "author_mismatch",
+            "The comment's author is not the activity's actor.",
+        ));
+    }
+    Ok(Some(note))
+}
+
+/// The post a Create or Update carries when its object is not a reply, checked to be written
+/// by the activity's actor.
+pub(crate) fn created_post(a: &Announcable, obj: Value) -> Result<Page, FederationError> {
+    let page: Page = serde_json::from_value(obj)
+        .map_err(|e| rejected("invalid_page", format!("The post does not parse: {e}")))?;
+    if !page.attributed_to.iter().any(|(u, _)| *u == a.actor) {
+        return Err(rejected(
+            "author_mismatch",
+            "The post's author is not the activity's actor.",
+        ));
+    }
+    Ok(page)
+}
+
+/// The title a post gets in the community named `community_name`: its `name`, else for a Note
+/// the first line of its text.
+pub(crate) fn post_title(page: &Page, community_name: &str) -> String {
+    match (&page.name, page.kind) {
+        (Some(n), _) if !n.trim().is_empty() => n.clone(),
+        (_, PageType::Note) => {
+            title_from_note(page.content.as_deref().unwrap_or(""), community_name)
         }
-        let applied = apply(data, &inner, &community, true).await;
-        if applied.is_err() {
-            forget(data, &inner.id).await;
+        _ => String::new(),
+    }
+}
+
+/// The object of the vote an Undo withdraws, after checking that it undoes the actor's own
+/// Like or Dislike: the only Undo that content activities support.
+pub(crate) fn undone_vote(a: &Announcable) -> Result<Url, FederationError> {
+    let inner = a.object()?;
+    let inner_type = inner.get("type").and_then(Value::as_str).unwrap_or("");
+    if !matches!(inner_type, "Like" | "Dislike") {
+        return Err(rejected(
+            "unsupported_activity",
+            format!("Undo of `{inner_type}` is not supported."),
+        ));
+    }
+    let inner_actor = inner.get("actor").and_then(Value::as_str).unwrap_or("");
+    if inner_actor != a.actor.as_str() {
+        return Err(rejected("undo_not_own", "Only the voter may undo a vote."));
+    }
+    inner
+        .get("object")
+        .map(object_id)
+        .transpose()?
+        .ok_or_else(|| rejected("invalid_object", "The undone vote has no object."))
+}
+
+/// The post or comment an activity is about, when it names one: what a Like, Dislike or Delete
+/// targets, the object of the vote an Undo withdraws, the post or comment a reply answers.
+pub(crate) fn subject(a: &Announcable) -> Option<Url> {
+    let object = a.object().ok()?;
+    match a.kind {
+        AnnouncableType::Like | AnnouncableType::Dislike | AnnouncableType::Delete => {
+            object_id(object).ok()
         }
-        applied
+        AnnouncableType::Undo => object.get("object").and_then(|o| object_id(o).ok()),
+        AnnouncableType::Create | AnnouncableType::Update => object
+            .get("inReplyTo")
+            .and_then(Value::as_str)
+            .and_then(|s| Url::parse(s).ok()),
     }
 }

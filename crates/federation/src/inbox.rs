@@ -367,7 +367,7 @@ async fn refetch_actor(data: &Data<Cairn>, actor: Url) -> bool {
 }
 
 /// The 4xx (or, for our own failures, 5xx) answer for a refused activity.
-fn inbox_rejection(e: &FederationError) -> (StatusCode, &'static str, String) {
+pub(crate) fn inbox_rejection(e: &FederationError) -> (StatusCode, &'static str, String) {
     match e {
         FederationError::Inbound {
             status,

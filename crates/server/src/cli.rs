@@ -1,15 +1,16 @@
-//! The command line: `cairn serve`, `cairn migrate`, `cairn admin create-user`.
+//! The command line: `cairn serve`, `cairn migrate`, `cairn admin create-user`, `cairn inspect`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use cairn_core::Cairn;
 use cairn_core::accounts::{self, Origin, Registration};
 use clap::{Parser, Subcommand};
 
-use crate::app;
 use crate::config::{Config, Validated};
+use crate::{app, inspect};
 
 /// Cairn: a federated community server for communities of practice.
 ///
@@ -40,6 +41,39 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Show how Cairn understands an ActivityPub document: its type, actor, the community it
+    /// would land in and what it would become, or why it would be rejected. For debugging
+    /// federation with other software.
+    ///
+    /// The document is an https:// URL (fetched as the server fetches, signed by the instance
+    /// actor), a file of at most 1 MiB (`-` reads standard input), or name@host (an actor found
+    /// through WebFinger). Activities are judged as the inbox would judge them, objects as what
+    /// a Create carrying them would make, actors and collections as what Cairn reads from them.
+    ///
+    /// Nothing is written. The configured database, when there is one, is read to tell whether
+    /// the community is one of this server's and whether the post or comment a reply or vote
+    /// names is known here; without it (or with --offline) only the checks that need no lookup
+    /// are made, and the notes say what is left unchecked. The HTTP signature of a delivered
+    /// activity is never checked.
+    ///
+    /// Exit status: 0 when the document would be accepted, 1 when it would be rejected (the
+    /// reason is the code the inbox answers with), 2 when it cannot be read or fetched.
+    #[command(
+        after_help = "Examples:\n  cairn inspect https://lemmy.example/post/1\n  \
+                            cairn inspect tenforward@lemmy.example\n  \
+                            cairn inspect --offline --json saved-activity.json"
+    )]
+    Inspect {
+        /// An http(s) URL, a file (or - for standard input), or name@host.
+        #[arg(value_name = "URL|FILE|NAME@HOST")]
+        target: String,
+        /// Print the report as JSON instead of lines of text.
+        #[arg(long)]
+        json: bool,
+        /// Do not open the database: make only the checks that need no lookup.
+        #[arg(long)]
+        offline: bool,
+    },
 }
 
 /// Administrative tasks.
@@ -68,8 +102,8 @@ pub fn load_config(cli: &Cli) -> anyhow::Result<Validated> {
     Ok(config.validate()?)
 }
 
-/// Runs a parsed command.
-pub async fn run(cli: Cli, config: Validated) -> anyhow::Result<()> {
+/// Runs a parsed command and returns the exit status.
+pub async fn run(cli: Cli, config: Validated) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve => {
             let listener = tokio::net::TcpListener::bind(config.bind)
@@ -82,13 +116,19 @@ pub async fn run(cli: Cli, config: Validated) -> anyhow::Result<()> {
                 database = ?config.database.backend,
                 "cairn is serving"
             );
-            running.wait().await
+            running.wait().await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
             app::open_database(&config).await?;
             tracing::info!("the database is up to date");
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
+        Command::Inspect {
+            target,
+            json,
+            offline,
+        } => Ok(inspect::run(&config, &target, json, offline).await),
         Command::Admin {
             command:
                 AdminCommand::CreateUser {
@@ -117,7 +157,7 @@ pub async fn run(cli: Cli, config: Validated) -> anyhow::Result<()> {
                 admin = account.is_admin,
                 "created account"
             );
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use cairn_server::cli::{self, Cli};
+use cairn_server::cli::{self, Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -16,8 +16,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // `inspect` prints a report for people; the server's informational log would bury it.
+    let log = match cli.command {
+        Command::Inspect { .. } => "warn",
+        _ => config.raw.log.as_str(),
+    };
     let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&config.raw.log))
+        .or_else(|_| EnvFilter::try_new(log))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -35,7 +40,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(cli::run(cli, config)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("cairn: {e:#}");
             ExitCode::FAILURE

@@ -1,6 +1,7 @@
 //! Tests of the real `cairn` binary: its help, `cairn serve` with nothing but a bind address and
 //! a domain, configuration errors that stop it with a message naming the key, `cairn migrate`
-//! on a `sqlite://` URL, and `cairn admin create-user` followed by signing in.
+//! on a `sqlite://` URL, `cairn admin create-user` followed by signing in, and `cairn inspect`
+//! on fixture files, a database and a running server.
 //!
 //! Every process runs in its own temporary working directory with an empty environment apart
 //! from the variables a test sets, so the developer's own configuration cannot leak in. Servers
@@ -230,9 +231,16 @@ fn help_lists_and_explains_the_commands() {
     assert!(line("serve").contains("serve the web UI"), "{help}");
     assert!(line("migrate").contains("migrations"), "{help}");
     assert!(line("admin").contains("Administrative"), "{help}");
+    assert!(line("inspect").contains("ActivityPub document"), "{help}");
     // The help says where configuration comes from.
     assert!(help.contains("CAIRN_DATABASE_URL"), "{help}");
     assert!(help.contains("--config"), "{help}");
+
+    let inspect = expect_success(cairn(dir.path(), &["inspect", "--help"], &[])).stdout;
+    assert!(
+        inspect.contains("Exit status") && inspect.contains("name@host"),
+        "{inspect}"
+    );
 
     let admin = expect_success(cairn(dir.path(), &["admin", "--help"], &[])).stdout;
     assert!(
@@ -468,4 +476,266 @@ fn admin_create_user_refuses_a_bad_password() {
     // None of the failures created the account: a good password now succeeds.
     let good = write(secrets.path(), "good", PASSWORD);
     expect_success(create(&good));
+}
+
+/// A document under tests/fixtures/activitypub.
+fn fixture(path: &str) -> String {
+    let full = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/activitypub")
+        .join(path);
+    assert!(full.is_file(), "no fixture {}", full.display());
+    full.to_str().expect("utf-8 path").to_owned()
+}
+
+/// Development mode, which Lemmy's samples need: they come from its http:// test servers.
+const INSECURE: (&str, &str) = ("CAIRN_DEV_INSECURE_FEDERATION", "1");
+
+/// Runs `cairn inspect` with `args` in a fresh directory and returns how it went.
+fn inspect(args: &[&str], env: &[(&str, &str)]) -> Finished {
+    let dir = temp();
+    let mut all = vec!["inspect"];
+    all.extend_from_slice(args);
+    let done = run(cairn(dir.path(), &all, env));
+    // Inspecting never creates a database.
+    assert!(
+        !dir.path().join("cairn.sqlite3").exists(),
+        "inspect created a database"
+    );
+    done
+}
+
+#[test]
+fn inspect_prints_what_a_fixture_becomes_and_exits_0() {
+    let file = fixture("lemmy/activities/create_or_update/create_page.json");
+    let done = inspect(&[&file], &[INSECURE]);
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{}{}",
+        done.stdout,
+        done.stderr
+    );
+    let out = &done.stdout;
+    assert!(out.contains("type: Create(Page)\n"), "{out}");
+    assert!(
+        out.contains("actor: http://ds9.lemmy.ml/u/lemmy_alpha\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("community: https://enterprise.lemmy.ml/c/main"),
+        "{out}"
+    );
+    assert!(out.contains("becomes: post \"test post\""), "{out}");
+    assert!(
+        out.contains("No database"),
+        "the note says nothing was looked up: {out}"
+    );
+
+    // A Mastodon toot mentioning a group, as JSON.
+    let file = fixture("mastodon/objects/page.json");
+    let done = inspect(&["--json", &file], &[]);
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{}{}",
+        done.stdout,
+        done.stderr
+    );
+    let report: Value = serde_json::from_str(&done.stdout).expect("JSON report");
+    assert_eq!(report["type"], "Note");
+    assert_eq!(report["verdict"], "accepted");
+    assert_eq!(report["becomes"], "post");
+    assert_eq!(
+        report["description"],
+        "post \"Variable never resetting at refresh\""
+    );
+}
+
+#[test]
+fn inspect_gives_the_reason_for_a_rejection_and_exits_1() {
+    let file = fixture("lemmy/activities/block/block_user.json");
+    let done = inspect(&[&file], &[INSECURE]);
+    assert_eq!(
+        done.status.code(),
+        Some(1),
+        "{}{}",
+        done.stdout,
+        done.stderr
+    );
+    assert!(
+        done.stdout
+            .contains("rejected: unsupported_activity: Cairn does not handle `Block`"),
+        "{}",
+        done.stdout
+    );
+
+    // Lemmy's test ids are http://, which a production instance refuses.
+    let file = fixture("lemmy/activities/voting/like_note.json");
+    let done = inspect(&[&file], &[]);
+    assert_eq!(done.status.code(), Some(1), "{}", done.stdout);
+    assert!(
+        done.stdout.contains("rejected: invalid_url:"),
+        "{}",
+        done.stdout
+    );
+
+    let dir = temp();
+    let broken = write(dir.path(), "broken.json", "{\"type\": \"Create\", oops");
+    let done = inspect(&[broken.to_str().expect("utf-8 path")], &[]);
+    assert_eq!(done.status.code(), Some(1), "{}", done.stdout);
+    assert!(
+        done.stdout
+            .contains("rejected: unsupported_activity: The document is not JSON"),
+        "{}",
+        done.stdout
+    );
+
+    // Larger than the inbox accepts.
+    let huge = format!(
+        "{{\"type\": \"Note\", \"content\": \"{}\"}}",
+        "x".repeat(1 << 20)
+    );
+    let huge = write(dir.path(), "huge.json", &huge);
+    let done = inspect(&[huge.to_str().expect("utf-8 path")], &[]);
+    assert_eq!(done.status.code(), Some(1), "{}", done.stdout);
+    assert!(
+        done.stdout.contains("rejected: body_too_large:"),
+        "{}",
+        done.stdout
+    );
+}
+
+#[test]
+fn inspect_of_a_missing_file_exits_2() {
+    let dir = temp();
+    let missing = dir.path().join("nowhere.json");
+    let missing = missing.to_str().expect("utf-8 path");
+    let done = inspect(&[missing], &[]);
+    assert_eq!(done.status.code(), Some(2), "{}", done.stdout);
+    assert!(done.stdout.is_empty(), "{}", done.stdout);
+    assert!(
+        done.stderr.contains(missing) && done.stderr.contains("No such file"),
+        "{}",
+        done.stderr
+    );
+    // A usage error exits 2 as well.
+    let done = inspect(&[], &[]);
+    assert_eq!(done.status.code(), Some(2), "{}", done.stderr);
+}
+
+#[test]
+fn inspect_looks_up_the_community_in_an_existing_database() {
+    let dir = temp();
+    expect_success(cairn(dir.path(), &["migrate"], &[]));
+    let run_here = |path: &str| {
+        let file = fixture(path);
+        run(cairn(dir.path(), &["inspect", &file], &[INSECURE]))
+    };
+    // The community followed is not one of this server's.
+    let done = run_here("lemmy/activities/following/follow.json");
+    assert_eq!(
+        done.status.code(),
+        Some(1),
+        "{}{}",
+        done.stdout,
+        done.stderr
+    );
+    assert!(
+        done.stdout.contains("rejected: community_not_found:"),
+        "{}",
+        done.stdout
+    );
+    let done = run_here("lemmy/activities/create_or_update/create_page.json");
+    assert_eq!(done.status.code(), Some(1), "{}", done.stdout);
+    assert!(
+        done.stdout.contains("rejected: no_community:"),
+        "{}",
+        done.stdout
+    );
+    assert!(
+        done.stdout.contains("none is a community known here"),
+        "{}",
+        done.stdout
+    );
+    // --offline leaves the database alone and judges the structure only.
+    let file = fixture("lemmy/activities/following/follow.json");
+    let done = run(cairn(
+        dir.path(),
+        &["inspect", "--offline", &file],
+        &[INSECURE],
+    ));
+    assert_eq!(done.status.code(), Some(0), "{}", done.stdout);
+    assert!(
+        done.stdout.contains("becomes: follow of"),
+        "{}",
+        done.stdout
+    );
+}
+
+#[tokio::test]
+async fn inspect_fetches_an_actor_by_url_and_by_name() {
+    let dir = temp();
+    let secrets = temp();
+    let password = write(secrets.path(), "password", PASSWORD);
+    let password = password.to_str().expect("utf-8 path");
+    let port = free_port();
+    let domain = format!("localhost:{port}");
+    let env = [("CAIRN_DOMAIN", domain.as_str()), INSECURE];
+    expect_success(cairn(
+        dir.path(),
+        &["admin", "create-user", "bob", "--password-file", password],
+        &env,
+    ));
+    let mut server = Server::start(dir.path(), port, &[INSECURE]);
+    let client = reqwest::Client::new();
+    server.ready(&client).await;
+
+    // Another instance's view: its own domain, no database, development mode for loopback.
+    let elsewhere = [("CAIRN_DOMAIN", "localhost:9"), INSECURE];
+    let url = format!("http://localhost:{port}/u/bob");
+    let done = inspect(&[&url], &elsewhere);
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{}{}",
+        done.stdout,
+        done.stderr
+    );
+    assert!(done.stdout.contains("type: Person\n"), "{}", done.stdout);
+    assert!(
+        done.stdout.contains("becomes: person @bob@localhost"),
+        "{}",
+        done.stdout
+    );
+    assert!(
+        done.stdout.contains("without a signature"),
+        "the note says the fetch was unsigned: {}",
+        done.stdout
+    );
+
+    let handle = format!("bob@localhost:{port}");
+    let done = inspect(&[&handle], &elsewhere);
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{}{}",
+        done.stdout,
+        done.stderr
+    );
+    assert!(
+        done.stdout.contains(&format!("WebFinger gave {url}")),
+        "{}",
+        done.stdout
+    );
+
+    // Nothing there: the fetch fails, which is not a verdict.
+    let done = inspect(&[&format!("http://localhost:{port}/u/nobody")], &elsewhere);
+    assert_eq!(
+        done.status.code(),
+        Some(2),
+        "{}{}",
+        done.stdout,
+        done.stderr
+    );
+    assert!(done.stderr.contains("cannot fetch"), "{}", done.stderr);
 }

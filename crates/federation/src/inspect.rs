@@ -1,1 +1,0 @@
-//! `cairn inspect`: how Cairn understands an ActivityPub document. Filled in by its own change.
