@@ -67,6 +67,7 @@ pub fn backoff(options: &DeliveryOptions, attempts: i32) -> Duration {
         .min(options.max_backoff)
 }
 
+#[derive(Clone)]
 enum Outcome {
     /// Delivered, or refused for good (a 4xx other than 408 and 429).
     Done,
@@ -76,6 +77,7 @@ enum Outcome {
     Failed(String),
 }
 
+#[derive(Clone)]
 struct Finished {
     id: i64,
     host: String,
@@ -125,37 +127,50 @@ async fn send(data: Data<Cairn>, d: &DueDelivery) -> Outcome {
     }
 }
 
+/// Records the outcomes of finished sends, all in one transaction, in the order given.
 async fn record(
     ctx: &Cairn,
     options: &DeliveryOptions,
-    f: Finished,
+    finished: Vec<Finished>,
 ) -> Result<(), FederationError> {
-    let retry_in = chrono(backoff(options, f.attempts));
     let dead_after = options.dead_after;
-    let Finished {
-        id, host, outcome, ..
-    } = f;
+    let outcomes: Vec<_> = finished
+        .into_iter()
+        .map(|f| {
+            (
+                f.id,
+                f.host,
+                f.outcome,
+                chrono(backoff(options, f.attempts)),
+            )
+        })
+        .collect();
     ctx.db()
         .transaction(move |conn: &mut AnyConn<'_>| -> Result<(), cairn_storage::StorageError> {
             let now = db_now();
-            match outcome {
-                Outcome::Done => {
-                    deliveries::complete(conn, id)?;
-                    if InstanceRow::record_success(conn, &host, now)? {
-                        tracing::info!(%host, "instance answers again");
-                        deliveries::wake_host(conn, &host, now)?;
+            // Several failures to one host in a batch see the same `now`; it is marked dead once.
+            let mut marked_dead = vec![];
+            for (id, host, outcome, retry_in) in outcomes {
+                match outcome {
+                    Outcome::Done => {
+                        deliveries::complete(conn, id)?;
+                        if InstanceRow::record_success(conn, &host, now)? {
+                            tracing::info!(%host, "instance answers again");
+                            deliveries::wake_host(conn, &host, now)?;
+                        }
                     }
-                }
-                Outcome::Undeliverable(why) => {
-                    tracing::warn!(%host, delivery = id, %why, "dropping undeliverable activity");
-                    deliveries::complete(conn, id)?;
-                }
-                Outcome::Failed(why) => {
-                    tracing::debug!(%host, delivery = id, %why, "delivery failed; will retry");
-                    deliveries::reschedule(conn, id, now + retry_in, &why)?;
-                    let row = InstanceRow::record_failure(conn, &host, now, dead_after)?;
-                    if row.dead_since == Some(now) {
-                        tracing::warn!(%host, failures = row.consecutive_failures, "instance marked dead");
+                    Outcome::Undeliverable(why) => {
+                        tracing::warn!(%host, delivery = id, %why, "dropping undeliverable activity");
+                        deliveries::complete(conn, id)?;
+                    }
+                    Outcome::Failed(why) => {
+                        tracing::debug!(%host, delivery = id, %why, "delivery failed; will retry");
+                        deliveries::reschedule(conn, id, now + retry_in, &why)?;
+                        let row = InstanceRow::record_failure(conn, &host, now, dead_after)?;
+                        if row.dead_since == Some(now) && !marked_dead.contains(&host) {
+                            tracing::warn!(%host, failures = row.consecutive_failures, "instance marked dead");
+                            marked_dead.push(host);
+                        }
                     }
                 }
             }
@@ -163,6 +178,26 @@ async fn record(
         })
         .await
         .map_err(|e: cairn_storage::StorageError| FederationError::Core(e.into()))
+}
+
+/// Records a batch of finished sends in one transaction, or, should that fail, one by one, so
+/// that a single outcome that cannot be written does not hold back the others.
+async fn record_all(ctx: &Cairn, options: &DeliveryOptions, finished: Vec<Finished>) {
+    if finished.len() > 1 {
+        match record(ctx, options, finished.clone()).await {
+            Ok(()) => return,
+            Err(e) => tracing::warn!(
+                error = %e,
+                outcomes = finished.len(),
+                "cannot record delivery outcomes together; recording them one by one"
+            ),
+        }
+    }
+    for f in finished {
+        if let Err(e) = record(ctx, options, vec![f]).await {
+            tracing::warn!(error = %e, "cannot record a delivery outcome");
+        }
+    }
 }
 
 /// Runs the delivery worker until the task is aborted.
@@ -261,23 +296,21 @@ pub async fn run(config: FederationConfig<Cairn>, wake: Arc<Notify>, options: De
         };
         tokio::select! {
             Some(f) = done_rx.recv() => {
-                if let Some(n) = in_flight.get_mut(&f.host) {
-                    *n = n.saturating_sub(1);
-                }
-                total = total.saturating_sub(1);
-                if let Err(e) = record(&ctx, &options, f).await {
-                    tracing::warn!(error = %e, "cannot record a delivery outcome");
-                }
-                // Collect any other finished sends before leasing again.
+                // Every send finished so far is recorded in one transaction before leasing
+                // again. Recording them one transaction each kept the worker from leasing until
+                // the last of a wave was written: sends that finish together (they share the
+                // CPU for signing) drained the whole batch first, one commit at a time.
+                let mut finished = vec![f];
                 while let Ok(f) = done_rx.try_recv() {
+                    finished.push(f);
+                }
+                for f in &finished {
                     if let Some(n) = in_flight.get_mut(&f.host) {
                         *n = n.saturating_sub(1);
                     }
                     total = total.saturating_sub(1);
-                    if let Err(e) = record(&ctx, &options, f).await {
-                        tracing::warn!(error = %e, "cannot record a delivery outcome");
-                    }
                 }
+                record_all(&ctx, &options, finished).await;
             }
             _ = wake.notified() => {}
             _ = tokio::time::sleep(sleep_for) => {}
