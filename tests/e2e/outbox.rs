@@ -320,20 +320,23 @@ async fn microblogs_get_posts_only(backend: Backend) {
     cairn.community(&alice, "gardening", "open").await;
     remote_follower(&cairn, "gardening", "carol", "beta.example").await;
     remote_follower(&cairn, "gardening", "toot", "social.example").await;
-    cairn
-        .ctx()
-        .db()
-        .run(|conn: &mut AnyConn<'_>| {
-            cairn_storage::instances::InstanceRow::set_software(
-                conn,
-                "social.example",
-                Some("mastodon"),
-                Some("4.5.0"),
-                db_now(),
-            )
-        })
-        .await
-        .expect("software");
+    remote_follower(&cairn, "gardening", "dave", "lemmy.example").await;
+    for (host, software) in [("social.example", "mastodon"), ("lemmy.example", "lemmy")] {
+        cairn
+            .ctx()
+            .db()
+            .run(move |conn: &mut AnyConn<'_>| {
+                cairn_storage::instances::InstanceRow::set_software(
+                    conn,
+                    host,
+                    Some(software),
+                    Some("1.0.0"),
+                    db_now(),
+                )
+            })
+            .await
+            .expect("software");
+    }
 
     let post = cairn.post_in(&alice, "gardening", "For everyone").await;
     let hosts = |ds: &[DueDelivery]| {
@@ -343,10 +346,17 @@ async fn microblogs_get_posts_only(backend: Backend) {
         h
     };
     let all = published_all(&cairn).await;
+    let (compat, announces): (Vec<DueDelivery>, Vec<DueDelivery>) =
+        all.into_iter().partition(is_compat);
     assert_eq!(
-        hosts(&all),
-        vec!["beta.example", "social.example"],
+        hosts(&announces),
+        vec!["beta.example", "lemmy.example", "social.example"],
         "posts go everywhere"
+    );
+    assert_eq!(
+        hosts(&compat),
+        vec!["beta.example", "social.example"],
+        "the Announce(Page) copy goes to microblogs and unknown software, not to Lemmy"
     );
 
     cairn
@@ -366,10 +376,10 @@ async fn microblogs_get_posts_only(backend: Backend) {
         .await
         .expect(200);
     let later = published_all(&cairn).await;
-    assert_eq!(later.len(), 2, "a comment and a vote, to one inbox");
+    assert_eq!(later.len(), 4, "a comment and a vote, to two inboxes");
     assert_eq!(
         hosts(&later),
-        vec!["beta.example"],
+        vec!["beta.example", "lemmy.example"],
         "no comments or votes for the microblog"
     );
     cairn.stop().await;

@@ -442,6 +442,15 @@ async fn plan_relay(ctx: &Cairn, event: &Event) -> FederationResult<Option<Publi
 
 /// The hosts among `inboxes` known to run microblog software.
 async fn microblog_hosts(ctx: &Cairn, inboxes: &[Url]) -> FederationResult<Vec<String>> {
+    hosts_running(ctx, inboxes, crate::software::is_microblog).await
+}
+
+/// The hosts among `inboxes` known to run software for which `pred` holds.
+async fn hosts_running(
+    ctx: &Cairn,
+    inboxes: &[Url],
+    pred: fn(&str) -> bool,
+) -> FederationResult<Vec<String>> {
     let hosts: Vec<String> = inboxes.iter().map(host_of).collect();
     let known = ctx
         .db()
@@ -450,7 +459,7 @@ async fn microblog_hosts(ctx: &Cairn, inboxes: &[Url]) -> FederationResult<Vec<S
         .map_err(|e| FederationError::Core(e.into()))?;
     Ok(known
         .into_iter()
-        .filter(|(_, software)| crate::software::is_microblog(software))
+        .filter(|(_, software)| pred(software))
         .map(|(host, _)| host)
         .collect())
 }
@@ -543,7 +552,18 @@ pub async fn plan(ctx: &Cairn, event: &Event) -> FederationResult<Option<Publica
         if matches!(event.kind, EventKind::PostCreated | EventKind::PostUpdated)
             && let Some(page) = inner.json.get("object")
         {
-            extra.push((compat_announce(ctx, &community, page)?, inboxes.clone()));
+            // Threadiverse servers read the Announce of the Create; the copy would cost them,
+            // and us, a second signed request per post for nothing.
+            let threadiverse =
+                hosts_running(ctx, &inboxes, crate::software::is_threadiverse).await?;
+            let compat_inboxes: Vec<Url> = inboxes
+                .iter()
+                .filter(|i| !threadiverse.contains(&host_of(i)))
+                .cloned()
+                .collect();
+            if !compat_inboxes.is_empty() {
+                extra.push((compat_announce(ctx, &community, page)?, compat_inboxes));
+            }
         }
         (Some(a), signer)
     } else {

@@ -34,6 +34,16 @@ pub const MICROBLOGS: &[&str] = &[
     "fedify",
 ];
 
+/// Link aggregators and forums that follow FEP-1b12 and read a community's Announce of a
+/// Create, so the compatibility Announce of the bare Page is not sent to them.
+const THREADIVERSE: &[&str] = &["cairn", "lemmy", "mbin", "kbin", "piefed", "sublinks"];
+
+/// True when `software` (NodeInfo's `software.name`) reads FEP-1b12 Announces of activities.
+pub fn is_threadiverse(software: &str) -> bool {
+    let s = software.to_ascii_lowercase();
+    THREADIVERSE.iter().any(|t| s == *t)
+}
+
 /// True when `software` (NodeInfo's `software.name`) is a microblog.
 pub fn is_microblog(software: &str) -> bool {
     let s = software.to_ascii_lowercase();
