@@ -430,6 +430,44 @@ async fn votes(backend: Backend) {
     cairn.stop().await;
 }
 
+/// Votes cast at the same moment are all counted. Each vote recounts the item's totals; on
+/// PostgreSQL two of them counted at once used to miss each other, and the totals stayed one
+/// vote short for good.
+async fn simultaneous_votes(backend: Backend) {
+    let cairn = TestInstance::start(backend).await;
+    let alice = cairn.user("alice").await;
+    cairn.community(&alice, "gardening", "open").await;
+    let id = cairn.post_in(&alice, "gardening", "Compost tips").await;
+    let (cid, _) = comment(&cairn, &alice, id, None, "Use leaves").await;
+    let mut voters = vec![];
+    for n in 0..12 {
+        voters.push(cairn.user(&format!("voter{n}")).await);
+    }
+    // Every voter upvotes the post and the comment, all requests in flight together.
+    let mut casts = tokio::task::JoinSet::new();
+    for voter in &voters {
+        for path in [
+            format!("/api/v1/posts/{id}/vote"),
+            format!("/api/v1/comments/{cid}/vote"),
+        ] {
+            let request = cairn
+                .client
+                .post(cairn.url(&path))
+                .bearer_auth(&voter.token)
+                .json(&json!({"score": 1}));
+            casts.spawn(async move { request.send().await.expect("vote").status() });
+        }
+    }
+    for status in casts.join_all().await {
+        assert_eq!(status, 200);
+    }
+    let seen = detail(&cairn, id, None).await;
+    assert_eq!(totals(&seen["post"]), [12, 12, 0], "{}", seen["post"]);
+    let node = &seen["comments"][0]["comment"];
+    assert_eq!(totals(node), [12, 12, 0], "{node}");
+    cairn.stop().await;
+}
+
 /// Comment edits and deletions; a deleted comment keeps its place so its replies stay readable.
 async fn edit_and_delete_comment(backend: Backend) {
     let cairn = TestInstance::start(backend).await;
@@ -596,6 +634,7 @@ backend_tests!(
     comment_tree,
     edit_and_delete_post,
     votes,
+    simultaneous_votes,
     edit_and_delete_comment,
     listing_and_pagination,
 );

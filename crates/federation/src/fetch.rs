@@ -1,5 +1,6 @@
-//! Fetching content on demand: the parents of replies that arrive before them, activities
-//! announced by id, and the backfill of a remote community followed here for the first time.
+//! Fetching content on demand: the parents of replies and the objects of votes that arrive
+//! before them, activities announced by id, and the backfill of a remote community followed
+//! here for the first time.
 //!
 //! Every fetch goes through the federation library's signed GET, which checks that the
 //! document's `id` is the URL it was fetched from, so a fetched object speaks for its own server.
@@ -201,6 +202,30 @@ async fn ensure_parent(
         ))
     })?;
     store_fetched(data, parent, None, depth + 1).await?;
+    Ok(())
+}
+
+/// Makes sure the post or comment a vote names is stored, fetching it from its server when it
+/// is not. A vote often arrives before its object: deliveries to one server run in parallel,
+/// a failed one is retried after later ones went through, and a sender restarted after a crash
+/// resends what it had in flight only when the lease on it runs out. A refusal is final for
+/// the sender, so refusing such a vote would lose it.
+pub(crate) async fn ensure_voted(data: &Data<Cairn>, object: &Url) -> Result<(), FederationError> {
+    if inbound::reply_target(data, object.as_str())
+        .await?
+        .is_some()
+        || is_local(data, object)
+    {
+        // Known, or local and therefore unknown for good: the vote itself says which.
+        return Ok(());
+    }
+    let fetched = fetch_json(data, object).await.map_err(|e| {
+        FederationError::Core(CoreError::not_found(
+            "unknown_object",
+            format!("The voted object cannot be fetched: {e}"),
+        ))
+    })?;
+    store_fetched(data, fetched, None, 0).await?;
     Ok(())
 }
 

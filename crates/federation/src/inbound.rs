@@ -337,14 +337,9 @@ pub async fn apply(
             } else {
                 -1
             };
-            inbound::vote(
-                data,
-                person.person.id,
-                a.object_id()?.as_str(),
-                score,
-                relay,
-            )
-            .await?;
+            let object = a.object_id()?;
+            crate::fetch::ensure_voted(data, &object).await?;
+            inbound::vote(data, person.person.id, object.as_str(), score, relay).await?;
             Ok(())
         }
         AnnouncableType::Undo => {

@@ -702,6 +702,16 @@ pub async fn publish_one(ctx: &Cairn, event: Event) -> FederationResult<Option<u
 
 /// Publishes every pending event, oldest first; returns the number of deliveries queued.
 pub async fn publish_pending(ctx: &Cairn) -> FederationResult<usize> {
+    publish_pending_waking(ctx, None).await
+}
+
+/// [`publish_pending`], waking the delivery worker after every batch that queued deliveries.
+/// A burst of changes can keep the publisher busy for seconds; without a wake-up per batch the
+/// worker would sleep through all of it and start only once the last event was published.
+async fn publish_pending_waking(
+    ctx: &Cairn,
+    deliveries_ready: Option<&tokio::sync::Notify>,
+) -> FederationResult<usize> {
     let mut total = 0;
     loop {
         let batch = ctx
@@ -713,6 +723,7 @@ pub async fn publish_pending(ctx: &Cairn) -> FederationResult<usize> {
             return Ok(total);
         }
         let mut progress = false;
+        let before = total;
         for row in batch {
             let event_id = row.id;
             let result = match Event::try_from(row) {
@@ -738,6 +749,11 @@ pub async fn publish_pending(ctx: &Cairn) -> FederationResult<usize> {
                     progress = true;
                 }
             }
+        }
+        if total > before
+            && let Some(ready) = deliveries_ready
+        {
+            ready.notify_one();
         }
         // Everything left is held by other processes, which will publish it.
         if !progress {
@@ -776,12 +792,9 @@ pub async fn run(ctx: Cairn, deliveries_ready: std::sync::Arc<tokio::sync::Notif
             last_prune = std::time::Instant::now();
             prune(&ctx).await;
         }
-        match publish_pending(&ctx).await {
+        match publish_pending_waking(&ctx, Some(&deliveries_ready)).await {
             Ok(0) => {}
-            Ok(n) => {
-                tracing::debug!(deliveries = n, "queued deliveries");
-                deliveries_ready.notify_one();
-            }
+            Ok(n) => tracing::debug!(deliveries = n, "queued deliveries"),
             Err(e) => {
                 tracing::warn!(error = %e, "publishing failed; retrying shortly");
                 tokio::time::sleep(Duration::from_secs(5)).await;

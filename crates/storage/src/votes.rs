@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::schema::{comment_votes, post_votes};
+use crate::schema::{comment_votes, comments, post_votes, posts};
 use crate::{AnyConn, StorageResult, with_conn};
 
 /// Up and down vote totals of one item.
@@ -15,7 +15,40 @@ pub struct VoteTotals {
     pub downvotes: i64,
 }
 
-/// Sets (score ±1) or clears (score 0) a person's vote on a post.
+// Callers set a vote, recount the item's votes from the rows and store the totals on the
+// item. Under PostgreSQL's READ COMMITTED, two votes on one item applied at once would each
+// count without the other's uncommitted row, and the later write would store totals that miss
+// a vote for good. So setting a vote first locks the item's row until the transaction ends;
+// the next vote on the item waits, then counts both. SQLite runs one writing transaction at a
+// time already.
+
+/// Locks a post's row for the rest of the transaction, on PostgreSQL.
+fn lock_post(conn: &mut AnyConn<'_>, id: i64) -> StorageResult<()> {
+    if let AnyConn::Postgres(c) = conn {
+        posts::table
+            .find(id)
+            .select(posts::id)
+            .for_update()
+            .load::<i64>(&mut **c)?;
+    }
+    Ok(())
+}
+
+/// Locks a comment's row for the rest of the transaction, on PostgreSQL.
+fn lock_comment(conn: &mut AnyConn<'_>, id: i64) -> StorageResult<()> {
+    if let AnyConn::Postgres(c) = conn {
+        comments::table
+            .find(id)
+            .select(comments::id)
+            .for_update()
+            .load::<i64>(&mut **c)?;
+    }
+    Ok(())
+}
+
+/// Sets (score ±1) or clears (score 0) a person's vote on a post. Call inside the transaction
+/// that then stores the post's new totals: it locks the post, so that votes applied at the
+/// same time are counted one after the other.
 pub fn set_post_vote(
     conn: &mut AnyConn<'_>,
     post_id: i64,
@@ -24,6 +57,7 @@ pub fn set_post_vote(
     activity_id: Option<&str>,
     now: NaiveDateTime,
 ) -> StorageResult<()> {
+    lock_post(conn, post_id)?;
     with_conn!(conn, |c| {
         diesel::delete(post_votes::table.find((post_id, person_id))).execute(c)?;
         if score != 0 {
@@ -42,7 +76,9 @@ pub fn set_post_vote(
     Ok(())
 }
 
-/// Sets (score ±1) or clears (score 0) a person's vote on a comment.
+/// Sets (score ±1) or clears (score 0) a person's vote on a comment. Call inside the
+/// transaction that then stores the comment's new totals: it locks the comment, so that votes
+/// applied at the same time are counted one after the other.
 pub fn set_comment_vote(
     conn: &mut AnyConn<'_>,
     comment_id: i64,
@@ -52,6 +88,7 @@ pub fn set_comment_vote(
     activity_id: Option<&str>,
     now: NaiveDateTime,
 ) -> StorageResult<()> {
+    lock_comment(conn, comment_id)?;
     with_conn!(conn, |c| {
         diesel::delete(comment_votes::table.find((comment_id, person_id))).execute(c)?;
         if score != 0 {
