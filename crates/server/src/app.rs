@@ -146,6 +146,7 @@ pub fn spawn_tasks(instance: &Instance, config: &Validated) -> Vec<JoinHandle<()
         per_host: config.raw.delivery_per_host,
         total: config.raw.delivery_concurrency,
         retry_base: Duration::from_secs(config.raw.delivery_retry_base_seconds),
+        lease: Duration::from_secs(config.raw.delivery_lease_seconds),
         ..DeliveryOptions::default()
     };
     let deliverer = tokio::spawn(cairn_federation::deliver::run(

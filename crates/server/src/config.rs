@@ -48,6 +48,9 @@ pub struct Config {
     pub delivery_concurrency: usize,
     /// Seconds before the first retry of a failed delivery; each later retry waits twice as long.
     pub delivery_retry_base_seconds: u64,
+    /// Seconds a delivery taken by a worker stays its own; after a crash, the deliveries that
+    /// were in flight are sent again once this has passed. Longer than a request may take.
+    pub delivery_lease_seconds: u64,
     /// Development and tests only: allow plain http, explicit ports and loopback addresses in
     /// federation. Never enable it on a public instance.
     #[serde(deserialize_with = "lenient_bool")]
@@ -130,6 +133,7 @@ impl Default for Config {
             delivery_per_host: 4,
             delivery_concurrency: 64,
             delivery_retry_base_seconds: 30,
+            delivery_lease_seconds: 120,
             dev_insecure_federation: false,
             dev_hosts: Vec::new(),
             background_workers: true,
@@ -155,6 +159,7 @@ const KEYS: &[&str] = &[
     "delivery_per_host",
     "delivery_concurrency",
     "delivery_retry_base_seconds",
+    "delivery_lease_seconds",
     "dev_insecure_federation",
     "dev_hosts",
     "background_workers",
@@ -251,6 +256,14 @@ impl Config {
             return Err(key(
                 "delivery_retry_base_seconds",
                 "must be at least 1".into(),
+            ));
+        }
+        // A request may take ten seconds; a lease shorter than that would let a second worker
+        // send what the first is still sending.
+        if self.delivery_lease_seconds < 15 {
+            return Err(key(
+                "delivery_lease_seconds",
+                "must be at least 15 (a request may take 10)".into(),
             ));
         }
         if self.site_name.trim().is_empty() {

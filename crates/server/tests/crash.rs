@@ -14,8 +14,8 @@
 //! crash leaves it, so every instance here is the real `cairn` binary.
 //!
 //! Deliveries that were in flight at the kill stay leased by the dead process until their lease
-//! runs out (two minutes, see `DeliveryOptions::lease`), so recovery takes that long and the
-//! test waits for it. The test runs once on SQLite and once on PostgreSQL.
+//! runs out (`delivery_lease_seconds`, set to its minimum of 15 here), so recovery takes that
+//! long and the test waits for it. The test runs once on SQLite and once on PostgreSQL.
 //!
 //! Every byte of traffic stays on loopback: the instances listen on 127.0.0.1, call each other
 //! through `localhost`, and run with an empty environment, so no proxy setting applies.
@@ -48,9 +48,10 @@ const READY_WITHIN: Duration = Duration::from_secs(30);
 /// How long a step of the set-up (a follow being accepted) may take.
 const STEP_WITHIN: Duration = Duration::from_secs(60);
 
-/// How long the followers may take to catch up after the restart: the two-minute lease of the
-/// deliveries that were in flight at the kill, plus a minute for resending everything.
-const RECOVERY_WITHIN: Duration = Duration::from_secs(180);
+/// How long the followers may take to catch up after the restart: the 15-second lease of the
+/// deliveries that were in flight at the kill, plus time for resending everything on a busy
+/// machine.
+const RECOVERY_WITHIN: Duration = Duration::from_secs(120);
 
 /// Posts in the burst; each gets a comment, a reply to it and a few votes.
 const POSTS: usize = 30;
@@ -192,6 +193,9 @@ impl Instance {
             // A delivery that fails while a follower is busy is retried within a second instead
             // of the production default of thirty.
             .env("CAIRN_DELIVERY_RETRY_BASE_SECONDS", "1")
+            // The shortest lease allowed, so the deliveries in flight at the kill come back
+            // after 15 seconds rather than the default two minutes.
+            .env("CAIRN_DELIVERY_LEASE_SECONDS", "15")
             .env("CAIRN_DEV_INSECURE_FEDERATION", "true")
             .env("CAIRN_LOG", "info,cairn_federation=debug")
             // Plain text in the log files, without colour codes.
