@@ -117,7 +117,12 @@ pub async fn upsert_person(ctx: &Cairn, p: RemotePerson) -> CoreResult<Person> {
             if let Some(h) = &host {
                 InstanceRow::ensure(conn, h, db_now())?;
             }
-            PersonRow::upsert_remote(conn, &new)
+            // Two deliveries that introduce the same person race to insert it; the loser
+            // finds the winner's row on a second try and updates it instead.
+            match PersonRow::upsert_remote(conn, &new) {
+                Err(e) if e.is_unique_violation() => PersonRow::upsert_remote(conn, &new),
+                other => other,
+            }
         })
         .await?;
     Ok(row.into())
@@ -172,7 +177,11 @@ pub async fn upsert_community(ctx: &Cairn, c: RemoteCommunity) -> CoreResult<Com
             if let Some(h) = &host {
                 InstanceRow::ensure(conn, h, db_now())?;
             }
-            CommunityRow::upsert_remote(conn, &new)
+            // As for people: a concurrent first fetch may have inserted it a moment ago.
+            match CommunityRow::upsert_remote(conn, &new) {
+                Err(e) if e.is_unique_violation() => CommunityRow::upsert_remote(conn, &new),
+                other => other,
+            }
         })
         .await?;
     Ok(row.into())
