@@ -4,26 +4,11 @@
 
 use cairn_storage::AnyConn;
 use cairn_storage::posts::PostRow;
-use cairn_tests::{Backend, TestInstance, backend_tests};
-use serde_json::{Value, json};
+use cairn_tests::{Backend, TestInstance, backend_tests, eventually};
+use serde_json::json;
 
 async fn instance(backend: Backend, name: &str) -> TestInstance {
     TestInstance::start_named(backend, name, |c| c.delivery_retry_base_seconds = 1).await
-}
-
-/// Polls `check` until it returns a value, for up to thirty seconds.
-async fn eventually<F, Fut>(what: &str, mut check: F) -> Value
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<Value>>,
-{
-    for _ in 0..600 {
-        if let Some(v) = check().await {
-            return v;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting until {what}");
 }
 
 /// The titles of a community's posts as `who` sees them, newest first.
@@ -104,20 +89,7 @@ async fn first_follow_backfills(backend: Backend) {
     // A second follower neither backfills again nor duplicates anything; new posts arrive by
     // delivery as usual.
     let carol = beta.user("carol").await;
-    beta.post(
-        "/api/v1/communities/follow",
-        Some(&carol.token),
-        json!({"handle": handle}),
-    )
-    .await
-    .expect(200);
-    eventually("bob's follow is accepted", || async {
-        let c = beta
-            .get(&format!("/api/v1/communities/{handle}"), Some(&bob.token))
-            .await;
-        (c.body["my_membership"]["state"] == "active").then_some(Value::Null)
-    })
-    .await;
+    beta.follow_remote(&carol, &handle).await;
     alpha.post_in(&alice, "gardening", "Mulch").await;
     eventually("the new post arrives", || async {
         let t = titles(&beta, &handle).await;
@@ -153,19 +125,9 @@ async fn unknown_parent_is_fetched(backend: Backend) {
 
     let handle = format!("gardening@{}", alpha.domain);
     let bob = beta.user("bob").await;
-    beta.post(
-        "/api/v1/communities/follow",
-        Some(&bob.token),
-        json!({"handle": handle}),
-    )
-    .await
-    .expect(200);
-    eventually("the follow is accepted and the post backfilled", || async {
-        let c = beta
-            .get(&format!("/api/v1/communities/{handle}"), Some(&bob.token))
-            .await;
-        let active = c.body["my_membership"]["state"] == "active";
-        (active && titles(&beta, &handle).await.len() == 1).then_some(Value::Null)
+    beta.follow_remote(&bob, &handle).await;
+    eventually("the post is backfilled", || async {
+        (titles(&beta, &handle).await.len() == 1).then_some(())
     })
     .await;
 

@@ -2,9 +2,7 @@
 //! and gamma follow. Posts, comments, votes, edits and deletions made on any of them reach the
 //! others through alpha's Announce.
 
-use std::time::Duration;
-
-use cairn_tests::{Backend, TestInstance, User, backend_tests};
+use cairn_tests::{Backend, TestInstance, backend_tests, eventually};
 use serde_json::{Value, json};
 
 async fn instance(backend: Backend, name: &str) -> TestInstance {
@@ -14,37 +12,6 @@ async fn instance(backend: Backend, name: &str) -> TestInstance {
         c.delivery_retry_base_seconds = 1;
     })
     .await
-}
-
-async fn eventually<F, Fut>(what: &str, mut check: F) -> Value
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<Value>>,
-{
-    for _ in 0..600 {
-        if let Some(v) = check().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting until {what}");
-}
-
-async fn follow(on: &TestInstance, user: &User, handle: &str) {
-    on.post(
-        "/api/v1/communities/follow",
-        Some(&user.token),
-        json!({"handle": handle}),
-    )
-    .await
-    .expect(200);
-    eventually("the follow is accepted", || async {
-        let c = on
-            .get(&format!("/api/v1/communities/{handle}"), Some(&user.token))
-            .await;
-        (c.body["my_membership"]["state"] == "active").then_some(Value::Null)
-    })
-    .await;
 }
 
 /// The post titled `title` as `on` lists it in the community `handle`, once it arrived.
@@ -72,8 +39,8 @@ async fn three_instances(backend: Backend) {
     let handle = format!("gardening@{}", alpha.domain);
     let bob = beta.user("bob").await;
     let carol = gamma.user("carol").await;
-    follow(&beta, &bob, &handle).await;
-    follow(&gamma, &carol, &handle).await;
+    beta.follow_remote(&bob, &handle).await;
+    gamma.follow_remote(&carol, &handle).await;
 
     // A post on alpha reaches both followers' instances.
     let id = alpha.post_in(&alice, "gardening", "Compost on alpha").await;

@@ -383,6 +383,25 @@ impl TestInstance {
         .clone()
     }
 
+    /// Makes `user` follow the community `handle` (`name@host`) and waits until the
+    /// community's Accept made the membership active.
+    pub async fn follow_remote(&self, user: &User, handle: &str) {
+        self.post(
+            "/api/v1/communities/follow",
+            Some(&user.token),
+            serde_json::json!({"handle": handle}),
+        )
+        .await
+        .expect(200);
+        eventually("the follow is accepted", || async {
+            let c = self
+                .get(&format!("/api/v1/communities/{handle}"), Some(&user.token))
+                .await;
+            (c.body["my_membership"]["state"] == "active").then_some(())
+        })
+        .await;
+    }
+
     /// Creates a post and returns its id.
     pub async fn post_in(&self, author: &User, community: &str, title: &str) -> i64 {
         self.post(
@@ -395,6 +414,22 @@ impl TestInstance {
             .as_i64()
             .expect("post id")
     }
+}
+
+/// Polls `check` every 50 ms until it returns a value, for up to thirty seconds; federation
+/// happens in the background, so tests wait for its effect rather than for a fixed time.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..600 {
+        if let Some(v) = check().await {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting until {what}");
 }
 
 /// The folder of the copied ActivityPub fixtures.
