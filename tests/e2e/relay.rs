@@ -137,6 +137,41 @@ async fn three_instances(backend: Backend) {
     })
     .await;
 
+    // Once carol on gamma unfollows, alpha's posts reach beta and no longer gamma.
+    let members = |c: Value| c["member_count"].as_i64();
+    let before =
+        members(alpha.get("/api/v1/communities/gardening", None).await.body).expect("member count");
+    gamma
+        .post(
+            "/api/v1/communities/unfollow",
+            Some(&carol.token),
+            json!({"handle": handle}),
+        )
+        .await
+        .expect(204);
+    eventually("alpha drops gamma's member after the Undo", || async {
+        let c = alpha.get("/api/v1/communities/gardening", None).await;
+        (members(c.body) == Some(before - 1)).then_some(())
+    })
+    .await;
+    alpha.post_in(&alice, "gardening", "After gamma left").await;
+    arrived(&beta, &handle, "After gamma left").await;
+    // Beta has it, so the fan-out ran; give a late delivery to gamma a moment to show up.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let page = gamma
+        .get(
+            &format!("/api/v1/communities/{handle}/posts?sort=new"),
+            None,
+        )
+        .await;
+    assert!(
+        page.body["posts"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().all(|p| p["title"] != "After gamma left")),
+        "an unfollowed instance gets no more posts: {}",
+        page.body
+    );
+
     alpha.stop().await;
     beta.stop().await;
     gamma.stop().await;
