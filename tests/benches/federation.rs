@@ -25,9 +25,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use cairn_server::Config;
-use cairn_storage::communities::{CommunityRow, MemberRow};
-use cairn_storage::persons::{NewPerson, PersonRow};
-use cairn_storage::{AnyConn, db_now, deliveries};
+use cairn_storage::deliveries;
 use cairn_tests::{Backend, TestInstance, User};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
@@ -449,51 +447,6 @@ async fn start_inbox(index: usize, recorder: Arc<Recorder>) -> String {
     format!("http://localhost:{port}")
 }
 
-/// Stores a remote person at `base` as an active member of the local `community`.
-async fn follower_at(cairn: &TestInstance, community: &str, base: &str) {
-    let community = community.to_owned();
-    let base = base.to_owned();
-    cairn
-        .ctx()
-        .db()
-        .run(move |conn: &mut AnyConn<'_>| {
-            let now = db_now();
-            let person = PersonRow::insert(
-                conn,
-                &NewPerson {
-                    name: "follower".into(),
-                    display_name: None,
-                    bio_md: None,
-                    bio_html: None,
-                    ap_id: format!("{base}/u/follower"),
-                    inbox_url: format!("{base}/u/follower/inbox"),
-                    shared_inbox_url: Some(format!("{base}/inbox")),
-                    public_key: String::new(),
-                    private_key: None,
-                    local: false,
-                    bot: false,
-                    published: now,
-                    last_refreshed_at: now,
-                },
-            )?;
-            let c = CommunityRow::local_by_name(conn, &community)?.expect("community");
-            MemberRow::insert(
-                conn,
-                &MemberRow {
-                    community_id: c.id,
-                    person_id: person.id,
-                    role: "member".into(),
-                    state: "active".into(),
-                    follow_activity_id: None,
-                    invited_by: None,
-                    created_at: now,
-                },
-            )
-        })
-        .await
-        .expect("follower");
-}
-
 struct FanoutSample {
     first: f64,
     announces: f64,
@@ -509,7 +462,7 @@ async fn fanout(backend: Backend, warmup: usize, rounds: usize, sign_rate: Optio
     alpha.community(&alice, "bench", "open").await;
     for i in 0..FOLLOWERS {
         let base = start_inbox(i, recorder.clone()).await;
-        follower_at(&alpha, "bench", &base).await;
+        alpha.add_remote_follower("bench", "follower", &base).await;
     }
 
     let mut samples = vec![];

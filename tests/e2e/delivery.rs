@@ -15,10 +15,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use cairn_storage::communities::{CommunityRow, MemberRow};
 use cairn_storage::instances::InstanceRow;
-use cairn_storage::persons::{NewPerson, PersonRow};
-use cairn_storage::{AnyConn, db_now, deliveries};
+use cairn_storage::{AnyConn, deliveries};
 use cairn_tests::{Backend, TestInstance, backend_tests};
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::pkcs8::DecodePublicKey;
@@ -67,50 +65,6 @@ async fn start_inbox(inbox: Inbox) -> String {
         .with_state(inbox);
     tokio::spawn(async move { axum::serve(listener, app).await });
     format!("http://localhost:{port}")
-}
-
-async fn follower_at(cairn: &TestInstance, community: &str, inbox_base: &str) {
-    let community = community.to_owned();
-    let base = inbox_base.to_owned();
-    cairn
-        .ctx()
-        .db()
-        .run(move |conn: &mut AnyConn<'_>| {
-            let now = db_now();
-            let person = PersonRow::insert(
-                conn,
-                &NewPerson {
-                    name: "carol".into(),
-                    display_name: None,
-                    bio_md: None,
-                    bio_html: None,
-                    ap_id: format!("{base}/u/carol"),
-                    inbox_url: format!("{base}/u/carol/inbox"),
-                    shared_inbox_url: Some(format!("{base}/inbox")),
-                    public_key: String::new(),
-                    private_key: None,
-                    local: false,
-                    bot: false,
-                    published: now,
-                    last_refreshed_at: now,
-                },
-            )?;
-            let c = CommunityRow::local_by_name(conn, &community)?.expect("community");
-            MemberRow::insert(
-                conn,
-                &MemberRow {
-                    community_id: c.id,
-                    person_id: person.id,
-                    role: "member".into(),
-                    state: "active".into(),
-                    follow_activity_id: None,
-                    invited_by: None,
-                    created_at: now,
-                },
-            )
-        })
-        .await
-        .expect("follower");
 }
 
 async fn wait_for(inbox: &Inbox, n: usize) -> Vec<(HeaderMap, Bytes)> {
@@ -186,7 +140,7 @@ async fn signed_announce_reaches_the_inbox(backend: Backend) {
     let cairn = TestInstance::start_with(backend, |c| c.dev_insecure_federation = true).await;
     let alice = cairn.user("alice").await;
     cairn.community(&alice, "gardening", "open").await;
-    follower_at(&cairn, "gardening", &base).await;
+    cairn.add_remote_follower("gardening", "carol", &base).await;
     let post = cairn.post_in(&alice, "gardening", "Compost").await;
 
     let got = wait_for(&inbox, 1).await;
@@ -247,7 +201,7 @@ async fn failures_are_retried_and_refusals_dropped(backend: Backend) {
     .await;
     let alice = cairn.user("alice").await;
     cairn.community(&alice, "gardening", "open").await;
-    follower_at(&cairn, "gardening", &base).await;
+    cairn.add_remote_follower("gardening", "carol", &base).await;
     cairn.post_in(&alice, "gardening", "Compost").await;
 
     let got = wait_for(&inbox, 2).await;

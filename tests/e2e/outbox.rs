@@ -6,59 +6,11 @@
 //! The instances run without background workers, so nothing tries to reach the made-up
 //! follower hosts and the test drives the publisher itself.
 
-use cairn_storage::communities::{CommunityRow, MemberRow};
 use cairn_storage::deliveries::{self, DueDelivery};
 use cairn_storage::events::EventRow;
-use cairn_storage::persons::{NewPerson, PersonRow};
 use cairn_storage::{AnyConn, db_now};
 use cairn_tests::{Backend, TestInstance, backend_tests};
 use serde_json::{Value, json};
-
-/// Makes `name` on `host` an active member of the local community `community`.
-async fn remote_follower(cairn: &TestInstance, community: &str, name: &str, host: &str) {
-    let community = community.to_owned();
-    let name = name.to_owned();
-    let host = host.to_owned();
-    cairn
-        .ctx()
-        .db()
-        .run(move |conn: &mut AnyConn<'_>| {
-            let now = db_now();
-            let person = PersonRow::insert(
-                conn,
-                &NewPerson {
-                    name: name.clone(),
-                    display_name: None,
-                    bio_md: None,
-                    bio_html: None,
-                    ap_id: format!("https://{host}/u/{name}"),
-                    inbox_url: format!("https://{host}/u/{name}/inbox"),
-                    shared_inbox_url: Some(format!("https://{host}/inbox")),
-                    public_key: "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n".into(),
-                    private_key: None,
-                    local: false,
-                    bot: false,
-                    published: now,
-                    last_refreshed_at: now,
-                },
-            )?;
-            let c = CommunityRow::local_by_name(conn, &community)?.expect("community");
-            MemberRow::insert(
-                conn,
-                &MemberRow {
-                    community_id: c.id,
-                    person_id: person.id,
-                    role: "member".into(),
-                    state: "active".into(),
-                    follow_activity_id: None,
-                    invited_by: None,
-                    created_at: now,
-                },
-            )
-        })
-        .await
-        .expect("remote follower");
-}
 
 /// Takes every queued delivery (leasing it, which no sender contends for yet).
 async fn take_deliveries(cairn: &TestInstance) -> Vec<DueDelivery> {
@@ -127,9 +79,15 @@ async fn announces_to_remote_followers(backend: Backend) {
     cairn.community(&alice, "gardening", "open").await;
     cairn.community(&alice, "quiet", "open").await;
     // Two followers on one instance share an inbox; a third instance has its own.
-    remote_follower(&cairn, "gardening", "carol", "beta.example").await;
-    remote_follower(&cairn, "gardening", "dave", "beta.example").await;
-    remote_follower(&cairn, "gardening", "erin", "gamma.example").await;
+    cairn
+        .add_remote_follower("gardening", "carol", "https://beta.example")
+        .await;
+    cairn
+        .add_remote_follower("gardening", "dave", "https://beta.example")
+        .await;
+    cairn
+        .add_remote_follower("gardening", "erin", "https://gamma.example")
+        .await;
 
     // A community without remote followers queues nothing, yet its events are processed.
     cairn.post_in(&alice, "quiet", "Only local").await;
@@ -287,7 +245,9 @@ async fn publishing_twice_queues_once(backend: Backend) {
     let cairn = quiet_instance(backend).await;
     let alice = cairn.user("alice").await;
     cairn.community(&alice, "gardening", "open").await;
-    remote_follower(&cairn, "gardening", "carol", "beta.example").await;
+    cairn
+        .add_remote_follower("gardening", "carol", "https://beta.example")
+        .await;
     let post = cairn.post_in(&alice, "gardening", "Before").await;
     assert_eq!(published(&cairn).await.len(), 1);
 
@@ -318,9 +278,15 @@ async fn microblogs_get_posts_only(backend: Backend) {
     let cairn = quiet_instance(backend).await;
     let alice = cairn.user("alice").await;
     cairn.community(&alice, "gardening", "open").await;
-    remote_follower(&cairn, "gardening", "carol", "beta.example").await;
-    remote_follower(&cairn, "gardening", "toot", "social.example").await;
-    remote_follower(&cairn, "gardening", "dave", "lemmy.example").await;
+    cairn
+        .add_remote_follower("gardening", "carol", "https://beta.example")
+        .await;
+    cairn
+        .add_remote_follower("gardening", "toot", "https://social.example")
+        .await;
+    cairn
+        .add_remote_follower("gardening", "dave", "https://lemmy.example")
+        .await;
     for (host, software) in [("social.example", "mastodon"), ("lemmy.example", "lemmy")] {
         cairn
             .ctx()

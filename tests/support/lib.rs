@@ -402,6 +402,53 @@ impl TestInstance {
         .await;
     }
 
+    /// Stores a person of another server, at `base` (`https://host` or `http://localhost:PORT`),
+    /// as an active member of the local `community`, as if its Follow had been accepted: tests
+    /// of the outbox and of delivery need followers without running another instance.
+    pub async fn add_remote_follower(&self, community: &str, name: &str, base: &str) {
+        use cairn_storage::communities::{CommunityRow, MemberRow};
+        use cairn_storage::persons::{NewPerson, PersonRow};
+        let (community, name, base) = (community.to_owned(), name.to_owned(), base.to_owned());
+        self.ctx()
+            .db()
+            .run(move |conn: &mut cairn_storage::AnyConn<'_>| {
+                let now = cairn_storage::db_now();
+                let person = PersonRow::insert(
+                    conn,
+                    &NewPerson {
+                        name: name.clone(),
+                        display_name: None,
+                        bio_md: None,
+                        bio_html: None,
+                        ap_id: format!("{base}/u/{name}"),
+                        inbox_url: format!("{base}/u/{name}/inbox"),
+                        shared_inbox_url: Some(format!("{base}/inbox")),
+                        public_key: String::new(),
+                        private_key: None,
+                        local: false,
+                        bot: false,
+                        published: now,
+                        last_refreshed_at: now,
+                    },
+                )?;
+                let c = CommunityRow::local_by_name(conn, &community)?.expect("community");
+                MemberRow::insert(
+                    conn,
+                    &MemberRow {
+                        community_id: c.id,
+                        person_id: person.id,
+                        role: "member".into(),
+                        state: "active".into(),
+                        follow_activity_id: None,
+                        invited_by: None,
+                        created_at: now,
+                    },
+                )
+            })
+            .await
+            .expect("remote follower");
+    }
+
     /// Creates a post and returns its id.
     pub async fn post_in(&self, author: &User, community: &str, title: &str) -> i64 {
         self.post(
