@@ -17,11 +17,10 @@ use serde_json::Value;
 use url::Url;
 
 use crate::error::FederationError;
-use crate::inbound::{addressed, is_public, post_title};
+use crate::inbound::{addressed, created_comment, created_post, is_public, post_title};
 use crate::objects::{ApubCommunity, ApubPerson};
 use crate::protocol::PUBLIC;
 use crate::protocol::actors::Group;
-use crate::protocol::objects::{Note, Page};
 
 /// How many unknown ancestors of a reply are fetched before giving up. Threads deeper than this
 /// that arrive entirely out of order are rare; the bound keeps a hostile chain from making this
@@ -85,15 +84,7 @@ pub(crate) async fn store_object(
         .dereference(data)
         .await?;
 
-    if obj.get("inReplyTo").is_some_and(|v| !v.is_null()) {
-        let note: Note = serde_json::from_value(obj)
-            .map_err(|e| rejected("invalid_note", format!("The comment does not parse: {e}")))?;
-        if !note.attributed_to.iter().any(|(u, _)| u == author) {
-            return Err(rejected(
-                "author_mismatch",
-                "The comment's author is not the activity's actor.",
-            ));
-        }
+    if let Some(note) = created_comment(author, &obj)? {
         ensure_parent(data, &note.in_reply_to, depth).await?;
         let id = inbound::upsert_comment(
             data,
@@ -114,14 +105,7 @@ pub(crate) async fn store_object(
     }
 
     let addressees = addressed(&obj);
-    let page: Page = serde_json::from_value(obj)
-        .map_err(|e| rejected("invalid_page", format!("The post does not parse: {e}")))?;
-    if !page.attributed_to.iter().any(|(u, _)| u == author) {
-        return Err(rejected(
-            "author_mismatch",
-            "The post's author is not the activity's actor.",
-        ));
-    }
+    let page = created_post(author, obj)?;
     let community = match community {
         Some(c) => c.clone(),
         None => community_of(data, &addressees).await?,

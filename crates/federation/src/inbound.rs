@@ -561,18 +561,15 @@ pub(crate) fn created_object(a: &Announcable) -> Result<Value, FederationError> 
     Ok(obj)
 }
 
-/// The comment a Create or Update carries when its object replies to something, checked to
-/// be written by the activity's actor; `None` when the object is not a reply.
-pub(crate) fn created_comment(
-    a: &Announcable,
-    obj: &Value,
-) -> Result<Option<Note>, FederationError> {
+/// The comment an object is when it replies to something, checked to be written by `author`
+/// (the actor of the activity that carries it); `None` when the object is not a reply.
+pub(crate) fn created_comment(author: &Url, obj: &Value) -> Result<Option<Note>, FederationError> {
     if obj.get("inReplyTo").is_none_or(Value::is_null) {
         return Ok(None);
     }
     let note: Note = serde_json::from_value(obj.clone())
         .map_err(|e| rejected("invalid_note", format!("The comment does not parse: {e}")))?;
-    if !note.attributed_to.iter().any(|(u, _)| *u == a.actor) {
+    if !note.attributed_to.iter().any(|(u, _)| u == author) {
         return Err(rejected(
             "author_mismatch",
             "The comment's author is not the activity's actor.",
@@ -581,12 +578,12 @@ pub(crate) fn created_comment(
     Ok(Some(note))
 }
 
-/// The post a Create or Update carries when its object is not a reply, checked to be written
-/// by the activity's actor.
-pub(crate) fn created_post(a: &Announcable, obj: Value) -> Result<Page, FederationError> {
+/// The post an object is when it is not a reply, checked to be written by `author` (the actor
+/// of the activity that carries it).
+pub(crate) fn created_post(author: &Url, obj: Value) -> Result<Page, FederationError> {
     let page: Page = serde_json::from_value(obj)
         .map_err(|e| rejected("invalid_page", format!("The post does not parse: {e}")))?;
-    if !page.attributed_to.iter().any(|(u, _)| *u == a.actor) {
+    if !page.attributed_to.iter().any(|(u, _)| u == author) {
         return Err(rejected(
             "author_mismatch",
             "The post's author is not the activity's actor.",

@@ -265,14 +265,20 @@ impl FederationResolver {
     }
 }
 
+impl FederationResolver {
+    /// Request data for one use, while the server still runs.
+    fn data(&self) -> CoreResult<Data<Cairn>> {
+        self.config
+            .upgrade()
+            .map(|config| config.to_request_data())
+            .ok_or_else(|| CoreError::Internal("the server is shutting down".into()))
+    }
+}
+
 impl Resolver for FederationResolver {
     fn community<'a>(&'a self, handle: &'a str) -> BoxFuture<'a, CoreResult<Community>> {
         Box::pin(async move {
-            let config = self
-                .config
-                .upgrade()
-                .ok_or_else(|| CoreError::Internal("the server is shutting down".into()))?;
-            let data = config.to_request_data();
+            let data = self.data()?;
             match webfinger_resolve_actor::<Cairn, ApubCommunity>(handle, &data).await {
                 Ok(c) => Ok(c.community),
                 Err(FederationError::Core(e)) => Err(e),
@@ -286,11 +292,7 @@ impl Resolver for FederationResolver {
 
     fn backfill<'a>(&'a self, community: &'a Community) -> BoxFuture<'a, CoreResult<usize>> {
         Box::pin(async move {
-            let config = self
-                .config
-                .upgrade()
-                .ok_or_else(|| CoreError::Internal("the server is shutting down".into()))?;
-            let data = config.to_request_data();
+            let data = self.data()?;
             crate::fetch::backfill(&data, community)
                 .await
                 .map_err(|e| match e {

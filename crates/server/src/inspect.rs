@@ -85,6 +85,18 @@ pub async fn run(config: &Validated, target: &str, json: bool, offline: bool) ->
     })
 }
 
+/// A fetcher as the server would fetch; a note says when it cannot sign.
+async fn fetcher(
+    config: &Validated,
+    ctx: Option<&Cairn>,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<Fetcher> {
+    let (fetcher, note) =
+        Fetcher::new(ctx, &config.instance.domain, &crate::app::network(config)).await?;
+    notes.extend(note);
+    Ok(fetcher)
+}
+
 async fn inspect(config: &Validated, target: &str, offline: bool) -> anyhow::Result<Report> {
     let options = Options {
         local_domain: Some(config.instance.domain.clone()),
@@ -111,24 +123,12 @@ async fn inspect(config: &Validated, target: &str, offline: bool) -> anyhow::Res
             inspect::inspect_bytes(&bytes, &options, ctx.as_ref()).await
         }
         Target::Url(url) => {
-            let (fetcher, note) = Fetcher::new(
-                ctx.as_ref(),
-                &config.instance.domain,
-                &crate::app::network(config),
-            )
-            .await?;
-            notes.extend(note);
+            let fetcher = fetcher(config, ctx.as_ref(), &mut notes).await?;
             let value = fetcher.fetch(&url).await?;
             inspect::inspect_value(&value, &options, ctx.as_ref()).await
         }
         Target::Handle(handle) => {
-            let (fetcher, note) = Fetcher::new(
-                ctx.as_ref(),
-                &config.instance.domain,
-                &crate::app::network(config),
-            )
-            .await?;
-            notes.extend(note);
+            let fetcher = fetcher(config, ctx.as_ref(), &mut notes).await?;
             let url = fetcher.webfinger(&handle).await?;
             notes.push(format!("WebFinger gave {url} for {handle}."));
             let value = fetcher.fetch(&url).await?;

@@ -534,7 +534,7 @@ async fn effect(
                 ));
             }
             let obj = created_object(a)?;
-            if let Some(note) = created_comment(a, &obj)? {
+            if let Some(note) = created_comment(&a.actor, &obj)? {
                 let body = RemoteBody {
                     markdown: note.source.map(|s| s.content),
                     html: Some(note.content),
@@ -565,7 +565,7 @@ async fn effect(
                     Verdict::accepted("comment", what)
                 });
             }
-            let page = created_post(a, obj)?;
+            let page = created_post(&a.actor, obj)?;
             let title = cairn_core::inbound::title(&post_title(&page, &landing.name))?;
             let mut what = format!("post {title:?}");
             if let Some(link) = page
