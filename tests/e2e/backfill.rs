@@ -13,21 +13,11 @@ async fn instance(backend: Backend, name: &str) -> TestInstance {
 
 /// The titles of a community's posts as `who` sees them, newest first.
 async fn titles(at: &TestInstance, handle: &str) -> Vec<String> {
-    let page = at
-        .get(
-            &format!("/api/v1/communities/{handle}/posts?sort=new"),
-            None,
-        )
-        .await;
-    page.body["posts"]
-        .as_array()
-        .map(|posts| {
-            posts
-                .iter()
-                .filter_map(|p| p["title"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    let posts = at.newest_posts(handle).await;
+    posts
+        .iter()
+        .filter_map(|p| p["title"].as_str().map(str::to_owned))
+        .collect()
 }
 
 /// Posts written before anyone on beta followed the community appear on beta once the first
@@ -69,15 +59,8 @@ async fn first_follow_backfills(backend: Backend) {
     );
     // The featured collection is read after the outbox, so its flag may come a moment later.
     eventually("the featured post is marked", || async {
-        let page = beta
-            .get(
-                &format!("/api/v1/communities/{handle}/posts?sort=new"),
-                None,
-            )
-            .await;
-        let featured: Vec<String> = page.body["posts"]
-            .as_array()
-            .expect("posts")
+        let posts = beta.newest_posts(&handle).await;
+        let featured: Vec<String> = posts
             .iter()
             .filter(|p| p["featured"] == true)
             .filter_map(|p| p["title"].as_str().map(str::to_owned))
@@ -139,13 +122,8 @@ async fn unknown_parent_is_fetched(backend: Backend) {
         )
         .await
         .expect(201);
-    let page = beta
-        .get(
-            &format!("/api/v1/communities/{handle}/posts?sort=new"),
-            None,
-        )
-        .await;
-    let beta_post = page.body["posts"][0]["id"].as_i64().expect("post on beta");
+    let posts = beta.newest_posts(&handle).await;
+    let beta_post = posts[0]["id"].as_i64().expect("post on beta");
     let tree = eventually("the reply and its fetched parent are on beta", || async {
         let p = beta.get(&format!("/api/v1/posts/{beta_post}"), None).await;
         let replies = p.body["comments"][0]["replies"]

@@ -17,15 +17,8 @@ async fn instance(backend: Backend, name: &str) -> TestInstance {
 /// The post titled `title` as `on` lists it in the community `handle`, once it arrived.
 async fn arrived(on: &TestInstance, handle: &str, title: &str) -> Value {
     eventually(&format!("`{title}` reaches {}", on.domain), || async {
-        let page = on
-            .get(
-                &format!("/api/v1/communities/{handle}/posts?sort=new"),
-                None,
-            )
-            .await;
-        page.body["posts"]
-            .as_array()
-            .and_then(|ps| ps.iter().find(|p| p["title"] == title).cloned())
+        let posts = on.newest_posts(handle).await;
+        posts.into_iter().find(|p| p["title"] == title)
     })
     .await
 }
@@ -124,15 +117,8 @@ async fn three_instances(backend: Backend) {
         .await
         .expect(204);
     eventually("the deletion reaches gamma", || async {
-        let page = gamma
-            .get(
-                &format!("/api/v1/communities/{handle}/posts?sort=new"),
-                None,
-            )
-            .await;
-        let gone = page.body["posts"]
-            .as_array()
-            .is_some_and(|ps| ps.iter().all(|p| p["title"] != "Compost, edited"));
+        let posts = gamma.newest_posts(&handle).await;
+        let gone = posts.iter().all(|p| p["title"] != "Compost, edited");
         gone.then_some(Value::Null)
     })
     .await;
@@ -158,18 +144,10 @@ async fn three_instances(backend: Backend) {
     arrived(&beta, &handle, "After gamma left").await;
     // Beta has it, so the fan-out ran; give a late delivery to gamma a moment to show up.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let page = gamma
-        .get(
-            &format!("/api/v1/communities/{handle}/posts?sort=new"),
-            None,
-        )
-        .await;
+    let posts = gamma.newest_posts(&handle).await;
     assert!(
-        page.body["posts"]
-            .as_array()
-            .is_some_and(|ps| ps.iter().all(|p| p["title"] != "After gamma left")),
-        "an unfollowed instance gets no more posts: {}",
-        page.body
+        posts.iter().all(|p| p["title"] != "After gamma left"),
+        "an unfollowed instance gets no more posts: {posts:?}"
     );
 
     alpha.stop().await;

@@ -449,6 +449,18 @@ impl TestInstance {
             .expect("remote follower");
     }
 
+    /// The first page of a community's posts, newest first, as this instance lists them;
+    /// `community` is a local name or a remote `name@host`.
+    pub async fn newest_posts(&self, community: &str) -> Vec<Value> {
+        let page = self
+            .get(
+                &format!("/api/v1/communities/{community}/posts?sort=new"),
+                None,
+            )
+            .await;
+        page.body["posts"].as_array().cloned().unwrap_or_default()
+    }
+
     /// Creates a post and returns its id.
     pub async fn post_in(&self, author: &User, community: &str, title: &str) -> i64 {
         self.post(
