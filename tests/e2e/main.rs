@@ -10,6 +10,7 @@ mod golden;
 mod inbox;
 mod migrations;
 mod outbox;
+mod people;
 mod posts;
 mod processes;
 mod relay;

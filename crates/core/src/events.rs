@@ -38,6 +38,15 @@ pub enum EventKind {
     /// An activity received from another server for a local community, to be Announced to the
     /// community's followers unchanged; `object_ap_id` is the received activity.
     Relay,
+    /// A local person (the actor) asked to follow a person on another server
+    /// (`target_person_id`); `object_ap_id` is the Follow.
+    PersonFollowRequested,
+    /// A local person (the actor) stopped following a remote person; `object_ap_id` is the
+    /// Follow being undone.
+    PersonUnfollowed,
+    /// A local person (the actor) accepted a remote follower (`target_person_id`);
+    /// `object_ap_id` is their Follow.
+    PersonFollowAccepted,
 }
 
 impl EventKind {
@@ -59,6 +68,9 @@ impl EventKind {
             Self::FollowAccepted => "follow_accepted",
             Self::FollowRejected => "follow_rejected",
             Self::Relay => "relay",
+            Self::PersonFollowRequested => "person_follow_requested",
+            Self::PersonUnfollowed => "person_unfollowed",
+            Self::PersonFollowAccepted => "person_follow_accepted",
         }
     }
 }
@@ -82,6 +94,9 @@ impl FromStr for EventKind {
             "follow_accepted" => Self::FollowAccepted,
             "follow_rejected" => Self::FollowRejected,
             "relay" => Self::Relay,
+            "person_follow_requested" => Self::PersonFollowRequested,
+            "person_unfollowed" => Self::PersonUnfollowed,
+            "person_follow_accepted" => Self::PersonFollowAccepted,
             other => {
                 return Err(CoreError::Internal(format!(
                     "unknown outbox event kind `{other}`"

@@ -15,6 +15,7 @@ pub mod follows;
 pub mod inbound;
 pub mod markdown;
 pub mod model;
+pub mod people;
 pub mod posts;
 pub mod ranking;
 pub mod remote;

@@ -217,6 +217,9 @@ pub trait Resolver: Send + Sync + Debug {
     /// Resolves `name@host` to a stored community, fetching it if needed.
     fn community<'a>(&'a self, handle: &'a str) -> BoxFuture<'a, CoreResult<Community>>;
 
+    /// Resolves `name@host` or an actor URL to a stored person, fetching them if needed.
+    fn person<'a>(&'a self, handle_or_url: &'a str) -> BoxFuture<'a, CoreResult<Person>>;
+
     /// Fetches a remote community's recent and featured posts, so that a community followed
     /// for the first time is not empty. Returns how many posts were stored.
     fn backfill<'a>(&'a self, community: &'a Community) -> BoxFuture<'a, CoreResult<usize>>;

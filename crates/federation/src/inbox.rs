@@ -5,8 +5,8 @@
 //! with the actor's key. Each activity type then checks its own rules (federation.md 1.9) and is
 //! applied through the domain layer. Every rejection answers 4xx with a specific reason.
 //!
-//! Handled: Follow and Undo(Follow) of local communities, Accept or Reject of our people's
-//! Follows, content activities (see `inbound`) sent to a local community or inside a remote
+//! Handled: Follow and Undo(Follow) of local communities and people, Accept or Reject of our
+//! people's Follows, content activities (see `inbound`) sent to a local community or inside a remote
 //! community's Announce. Other activity types are refused with `unsupported_activity`.
 
 use activitypub_federation::axum::inbox::{ActivityData, receive_activity};
@@ -18,7 +18,8 @@ use async_trait::async_trait;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cairn_core::follows::{self, FollowDecision};
-use cairn_core::{Cairn, CoreError, remote};
+use cairn_core::model::Person;
+use cairn_core::{Cairn, CoreError, people, remote};
 use cairn_storage::activities::{ActivityRow, NewActivity};
 use cairn_storage::communities::MemberRow;
 use cairn_storage::db_now;
@@ -68,6 +69,51 @@ async fn local_community(data: &Data<Cairn>, id: &Url) -> Result<ApubCommunity, 
     }
 }
 
+/// What a Follow received here may follow: a local community or a local person.
+enum Followee {
+    Community(ApubCommunity),
+    Person(Person),
+}
+
+/// The local community or person a Follow names, or a rejection.
+async fn local_followee(data: &Data<Cairn>, id: &Url) -> Result<Followee, FederationError> {
+    if let Ok(c) = local_community(data, id).await {
+        return Ok(Followee::Community(c));
+    }
+    match remote::person_by_ap_id(data, id.as_str()).await? {
+        Some(p) if p.local && !p.deleted => Ok(Followee::Person(p)),
+        _ => Err(FederationError::Core(CoreError::not_found(
+            "followee_not_found",
+            format!("{id} is neither a community nor a person on this server"),
+        ))),
+    }
+}
+
+/// An Accept or Reject of a Follow a local person sent to a person on another server.
+async fn receive_person_answer(
+    data: &Data<Cairn>,
+    answer: &FollowAnswer,
+    accepted: bool,
+) -> Result<(), FederationError> {
+    let Some((follower_id, followee)) =
+        people::sent_follow(data, answer.object.id().as_str()).await?
+    else {
+        return Err(FederationError::Core(CoreError::not_found(
+            "unknown_follow",
+            "This server sent no Follow with that id.",
+        )));
+    };
+    if followee.ap_id != answer.actor.as_str() {
+        return Err(rejected(
+            "answer_not_from_followee",
+            "Only the followed person may answer a Follow.",
+        ));
+    }
+    people::receive_answer(data, follower_id, followee.id, accepted).await?;
+    tracing::info!(person = %answer.actor, accepted, "received an answer to a Follow");
+    Ok(())
+}
+
 #[async_trait]
 impl Activity for Follow {
     type DataType = Cairn;
@@ -82,7 +128,7 @@ impl Activity for Follow {
     }
 
     async fn verify(&self, data: &Data<Cairn>) -> Result<(), FederationError> {
-        local_community(data, &self.object).await?;
+        local_followee(data, &self.object).await?;
         Ok(())
     }
 
@@ -90,10 +136,18 @@ impl Activity for Follow {
         if !first_time(data, &self.id, "Follow", &self.actor).await? {
             return Ok(());
         }
-        let community = local_community(data, &self.object).await?;
         let person = ObjectId::<ApubPerson>::from(self.actor.clone())
             .dereference(data)
             .await?;
+        let community = match local_followee(data, &self.object).await? {
+            Followee::Community(c) => c,
+            Followee::Person(followee) => {
+                people::receive_follow(data, followee.id, person.person.id, self.id.as_str())
+                    .await?;
+                tracing::info!(follower = %self.actor, person = %self.object, "received Follow");
+                return Ok(());
+            }
+        };
         let decision = follows::receive_follow(
             data,
             community.community.id,
@@ -125,7 +179,7 @@ impl Activity for Undo<Follow> {
     async fn verify(&self, data: &Data<Cairn>) -> Result<(), FederationError> {
         verify_urls_match(&self.actor, &self.object.actor)
             .map_err(|_| rejected("undo_not_own", "Only the follower may undo a Follow."))?;
-        local_community(data, &self.object.object).await?;
+        local_followee(data, &self.object.object).await?;
         Ok(())
     }
 
@@ -133,11 +187,16 @@ impl Activity for Undo<Follow> {
         if !first_time(data, &self.id, "Undo", &self.actor).await? {
             return Ok(());
         }
-        let community = local_community(data, &self.object.object).await?;
+        let followee = local_followee(data, &self.object.object).await?;
         let Some(person) = remote::person_by_ap_id(data, self.actor.as_str()).await? else {
             return Ok(());
         };
-        follows::receive_unfollow(data, community.community.id, person.id).await?;
+        match followee {
+            Followee::Community(c) => {
+                follows::receive_unfollow(data, c.community.id, person.id).await?
+            }
+            Followee::Person(p) => people::receive_unfollow(data, p.id, person.id).await?,
+        }
         Ok(())
     }
 }
@@ -157,7 +216,7 @@ impl Activity for FollowAnswer {
 
     async fn verify(&self, _data: &Data<Cairn>) -> Result<(), FederationError> {
         if let FollowRef::Embedded(f) = &self.object {
-            // The answer must come from the community that was followed.
+            // The answer must come from the community or person that was followed.
             verify_urls_match(&self.actor, &f.object).map_err(|_| {
                 rejected(
                     "answer_not_from_followee",
@@ -178,11 +237,9 @@ impl Activity for FollowAnswer {
             .run(move |conn| MemberRow::by_follow_activity(conn, &follow_id))
             .await
             .map_err(|e| FederationError::Core(e.into()))?;
+        let accepted = self.kind == FollowAnswerType::Accept;
         let Some(member) = member else {
-            return Err(FederationError::Core(CoreError::not_found(
-                "unknown_follow",
-                "This server sent no Follow with that id.",
-            )));
+            return receive_person_answer(data, &self, accepted).await;
         };
         let community = cairn_core::communities::by_id(data, member.community_id).await?;
         if community.ap_id != self.actor.as_str() {
@@ -191,7 +248,6 @@ impl Activity for FollowAnswer {
                 "Only the followed community may answer a Follow.",
             ));
         }
-        let accepted = self.kind == FollowAnswerType::Accept;
         follows::receive_answer(data, member.community_id, member.person_id, accepted).await?;
         tracing::info!(community = %self.actor, accepted, "received an answer to a Follow");
         Ok(())

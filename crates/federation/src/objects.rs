@@ -4,6 +4,7 @@
 use std::sync::{Arc, Weak};
 
 use activitypub_federation::config::{Data, FederationConfig};
+use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::fetch::webfinger::webfinger_resolve_actor;
 use activitypub_federation::protocol::verification::verify_domains_match;
 use activitypub_federation::traits::{Actor, Object};
@@ -285,6 +286,26 @@ impl Resolver for FederationResolver {
                 Err(e) => Err(CoreError::not_found(
                     "remote_community_not_found",
                     format!("Cannot find the community {handle}: {e}"),
+                )),
+            }
+        })
+    }
+
+    fn person<'a>(&'a self, handle_or_url: &'a str) -> BoxFuture<'a, CoreResult<Person>> {
+        Box::pin(async move {
+            let data = self.data()?;
+            let found = match Url::parse(handle_or_url) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") => {
+                    ObjectId::<ApubPerson>::from(url).dereference(&data).await
+                }
+                _ => webfinger_resolve_actor::<Cairn, ApubPerson>(handle_or_url, &data).await,
+            };
+            match found {
+                Ok(p) => Ok(p.person),
+                Err(FederationError::Core(e)) => Err(e),
+                Err(e) => Err(CoreError::not_found(
+                    "remote_person_not_found",
+                    format!("Cannot find the person {handle_or_url}: {e}"),
                 )),
             }
         })

@@ -14,6 +14,7 @@ pub mod deliveries;
 pub mod events;
 pub mod instances;
 pub mod notify;
+pub mod person_follows;
 pub mod persons;
 pub mod posts;
 pub mod site;

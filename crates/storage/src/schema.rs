@@ -251,3 +251,15 @@ diesel::table! {
 
 diesel::joinable!(deliveries -> activities (activity_id));
 diesel::allow_tables_to_appear_in_same_query!(outbox_events, activities, deliveries, instances);
+
+diesel::table! {
+    person_follows (follower_id, followee_id) {
+        follower_id -> BigInt,
+        followee_id -> BigInt,
+        state -> Text,
+        follow_activity_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(person_follows, persons);

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod communities;
+mod people;
 mod posts;
 
 use axum::Json;
@@ -55,6 +56,7 @@ impl Modify for BearerAuth {
         communities::list_join_requests, communities::approve_join_request, communities::reject_join_request,
         communities::invite, communities::list_posts, communities::follow_community, communities::unfollow_community,
         communities::list_pending_follows, communities::decide_pending_follow,
+        people::follow_person, people::unfollow_person, people::following,
         posts::create_post, posts::get_post, posts::edit_post, posts::delete_post, posts::vote_post,
         posts::create_comment, posts::get_comment, posts::edit_comment, posts::delete_comment, posts::vote_comment,
     ),
@@ -92,6 +94,9 @@ pub fn routes(state: ApiState) -> Router {
         .route("/auth/logout", post(accounts::logout))
         .route("/me", get(accounts::me).patch(accounts::update_me))
         .route("/users/{name}", get(accounts::get_user))
+        .route("/people/follow", post(people::follow_person))
+        .route("/people/unfollow", post(people::unfollow_person))
+        .route("/me/following", get(people::following))
         .route("/admin/registrations", get(accounts::pending_registrations))
         .route(
             "/admin/registrations/{username}/approve",

@@ -6,6 +6,8 @@
 //! rows, the deliveries and the event's processed mark are written in one transaction, so a
 //! crash never loses or doubles work.
 
+mod follow;
+
 use std::time::Duration;
 
 use cairn_core::events::{Event, EventKind};
@@ -21,10 +23,7 @@ use url::Url;
 
 use crate::convert::{self, url};
 use crate::error::{FederationError, FederationResult};
-use crate::protocol::activities::{
-    Delete, DeleteType, Follow, FollowAnswer, FollowAnswerType, FollowRef, FollowType, Undo,
-    UndoType, Vote, VoteType,
-};
+use crate::protocol::activities::{Delete, DeleteType, Undo, UndoType, Vote, VoteType};
 use crate::protocol::collections::{Announce, AnnounceType, CreateOrUpdate, CreateOrUpdateType};
 use crate::protocol::{PUBLIC, context};
 
@@ -245,6 +244,9 @@ pub async fn build_inner(
         | EventKind::Unfollowed
         | EventKind::FollowAccepted
         | EventKind::FollowRejected
+        | EventKind::PersonFollowRequested
+        | EventKind::PersonUnfollowed
+        | EventKind::PersonFollowAccepted
         | EventKind::Relay => return Ok(None),
     };
     Ok(Some(built))
@@ -278,114 +280,6 @@ pub fn announce(ctx: &Cairn, community: &Community, inner: &Built) -> Federation
         actor: community_id,
         json: with_context(&doc)?,
     })
-}
-
-/// Plans a follow event: a Follow or its Undo from a local person to a remote community, or a
-/// local community's Accept or Reject of a remote person's Follow.
-async fn plan_follow(ctx: &Cairn, event: &Event) -> FederationResult<Option<Publication>> {
-    let (Some(community_id), Some(person_id)) = (event.community_id, event.target_person_id) else {
-        return Ok(None);
-    };
-    let community = communities::by_id(ctx, community_id).await?;
-    let person = cairn_core::accounts::person_by_id(ctx, person_id).await?;
-    let community_url = url(&community.ap_id)?;
-    let person_url = url(&person.ap_id)?;
-    let follow = |id: Url| Follow {
-        kind: FollowType::Follow,
-        id,
-        actor: person_url.clone(),
-        object: community_url.clone(),
-        to: vec![community_url.clone()],
-    };
-    let existing_follow = event
-        .object_ap_id
-        .as_deref()
-        .and_then(|s| Url::parse(s).ok());
-    let inbox_of = |shared: &Option<String>, own: &str| url(shared.as_deref().unwrap_or(own));
-    let (inner, signer, inbox, records_follow) = match event.kind {
-        EventKind::FollowRequested => {
-            let f = follow(activity_id(ctx, "follow")?);
-            let record = Some((community_id, person_id, f.id.to_string()));
-            let built = Built {
-                id: f.id.clone(),
-                kind: "Follow",
-                actor: person_url.clone(),
-                json: with_context(&f)?,
-            };
-            (
-                built,
-                person_url.clone(),
-                inbox_of(&community.shared_inbox_url, &community.inbox_url)?,
-                record,
-            )
-        }
-        EventKind::Unfollowed => {
-            let f = follow(match existing_follow {
-                Some(id) => id,
-                None => activity_id(ctx, "follow")?,
-            });
-            let id = activity_id(ctx, "undo")?;
-            let undo = Undo {
-                kind: UndoType::Undo,
-                id: id.clone(),
-                actor: person_url.clone(),
-                audience: None,
-                object: f,
-            };
-            let built = Built {
-                id,
-                kind: "Undo",
-                actor: person_url.clone(),
-                json: with_context(&undo)?,
-            };
-            (
-                built,
-                person_url.clone(),
-                inbox_of(&community.shared_inbox_url, &community.inbox_url)?,
-                None,
-            )
-        }
-        EventKind::FollowAccepted | EventKind::FollowRejected => {
-            let Some(follow_id) = existing_follow else {
-                return Ok(None);
-            };
-            let (kind, verb, name) = if event.kind == EventKind::FollowAccepted {
-                (FollowAnswerType::Accept, "accept", "Accept")
-            } else {
-                (FollowAnswerType::Reject, "reject", "Reject")
-            };
-            let id = activity_id(ctx, verb)?;
-            let answer = FollowAnswer {
-                kind,
-                id: id.clone(),
-                actor: community_url.clone(),
-                to: vec![person_url.clone()],
-                object: FollowRef::Embedded(follow(follow_id)),
-            };
-            let built = Built {
-                id,
-                kind: name,
-                actor: community_url.clone(),
-                json: with_context(&answer)?,
-            };
-            (
-                built,
-                community_url.clone(),
-                inbox_of(&person.shared_inbox_url, &person.inbox_url)?,
-                None,
-            )
-        }
-        _ => return Ok(None),
-    };
-    Ok(Some(Publication {
-        inner,
-        announce: None,
-        signer,
-        inboxes: vec![inbox],
-        sensitive: true,
-        records_follow,
-        extra: vec![],
-    }))
 }
 
 /// Plans a relay: a local community Announces an activity it received, unchanged, to its
@@ -501,7 +395,15 @@ pub async fn plan(ctx: &Cairn, event: &Event) -> FederationResult<Option<Publica
             | EventKind::FollowAccepted
             | EventKind::FollowRejected
     ) {
-        return plan_follow(ctx, event).await;
+        return follow::plan_follow(ctx, event).await;
+    }
+    if matches!(
+        event.kind,
+        EventKind::PersonFollowRequested
+            | EventKind::PersonUnfollowed
+            | EventKind::PersonFollowAccepted
+    ) {
+        return follow::plan_person_follow(ctx, event).await;
     }
     let Some(community_id) = event.community_id else {
         return Ok(None);
