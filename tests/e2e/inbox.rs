@@ -58,6 +58,9 @@ enum Flaw<'a> {
     OtherKey(&'a RsaPrivateKey),
     /// No Signature header at all.
     Unsigned,
+    /// Not a flaw: a correct request whose Digest names its algorithm in lower case
+    /// (`sha-256=`), as bovine sends it.
+    LowercaseDigest,
 }
 
 /// A fake remote instance at `http://localhost:PORT`, with one key pair for all its actors.
@@ -155,7 +158,11 @@ impl Remote {
             Flaw::WrongDigest => b"another body",
             _ => &body,
         };
-        let digest = format!("SHA-256={}", STANDARD.encode(Sha256::digest(hashed)));
+        let algorithm = match flaw {
+            Flaw::LowercaseDigest => "sha-256",
+            _ => "SHA-256",
+        };
+        let digest = format!("{algorithm}={}", STANDARD.encode(Sha256::digest(hashed)));
         let content_type = "application/activity+json";
         let signing_string = format!(
             "(request-target): post {inbox}\nhost: {}\ndate: {date}\ndigest: {digest}\n\
@@ -268,6 +275,25 @@ async fn accepts_a_signed_page(backend: Backend) {
     remote.send(&cairn, "/inbox", &create).await.expect(202);
     let listed = posts(&cairn).await;
     assert_eq!(listed.len(), 1, "a redelivery adds no post: {listed:?}");
+
+    // The Digest's algorithm name is read in any case.
+    let second = remote.create_page(&community, 2);
+    let actor = second["actor"].as_str().expect("actor").to_owned();
+    remote
+        .deliver(
+            &cairn,
+            "/inbox",
+            &actor,
+            second.to_string().into_bytes(),
+            Flaw::LowercaseDigest,
+        )
+        .await
+        .expect(202);
+    assert_eq!(
+        posts(&cairn).await.len(),
+        2,
+        "the lower-case Digest is accepted"
+    );
     still_working(cairn).await;
 }
 
