@@ -208,6 +208,21 @@ pub async fn following(ctx: &Cairn, user: &AuthUser) -> CoreResult<Vec<Followed>
         .collect())
 }
 
+/// Whether someone on this server follows the person with ActivityPub id `ap_id`.
+pub async fn is_followed_here(ctx: &Cairn, ap_id: &str) -> CoreResult<bool> {
+    let ap_id = ap_id.to_owned();
+    ctx.db()
+        .run(move |conn| -> CoreResult<bool> {
+            let Some(person) = PersonRow::by_ap_id(conn, &ap_id)? else {
+                return Ok(false);
+            };
+            Ok(PersonFollowRow::followers(conn, person.id)?
+                .iter()
+                .any(|f| f.local))
+        })
+        .await
+}
+
 /// The people who follow a local person.
 pub async fn followers(ctx: &Cairn, person_id: i64) -> CoreResult<Vec<Person>> {
     let rows = ctx
@@ -266,17 +281,24 @@ pub async fn receive_unfollow(ctx: &Cairn, followee_id: i64, follower_id: i64) -
     Ok(())
 }
 
-/// Who answered a Follow that this server sent to a person, if it sent one with that id.
-pub async fn sent_follow(ctx: &Cairn, follow_id: &str) -> CoreResult<Option<(i64, Person)>> {
+/// The follower and the followee of the follow made by the Follow activity `follow_id`, sent
+/// or received here, if there is one.
+pub async fn by_follow_id(ctx: &Cairn, follow_id: &str) -> CoreResult<Option<(Person, Person)>> {
     let follow_id = follow_id.to_owned();
     ctx.db()
-        .run(move |conn| -> CoreResult<Option<(i64, Person)>> {
+        .run(move |conn| -> CoreResult<Option<(Person, Person)>> {
             let Some(row) = PersonFollowRow::by_follow_activity(conn, &follow_id)? else {
                 return Ok(None);
             };
-            let followee = PersonRow::by_id(conn, row.followee_id)?
-                .ok_or_else(|| CoreError::not_found("user_not_found", "No such user."))?;
-            Ok(Some((row.follower_id, followee.into())))
+            let person = |conn: &mut AnyConn<'_>, id| -> CoreResult<Person> {
+                Ok(PersonRow::by_id(conn, id)?
+                    .ok_or_else(|| CoreError::not_found("user_not_found", "No such user."))?
+                    .into())
+            };
+            Ok(Some((
+                person(conn, row.follower_id)?,
+                person(conn, row.followee_id)?,
+            )))
         })
         .await
 }

@@ -217,11 +217,14 @@ pub(crate) async fn landing(
 
 /// Whether `to`, `cc` or `audience` names the public collection.
 pub(crate) fn is_public(v: &Value) -> bool {
-    addressed(v).iter().any(|u| u.as_str() == PUBLIC)
-        || ["to", "cc"].iter().any(|k| {
-            v.get(*k).and_then(Value::as_str) == Some("as:Public")
-                || v.get(*k).and_then(Value::as_str) == Some("Public")
-        })
+    // The public collection has three spellings in the wild, alone or in a list: the full IRI,
+    // and the compacted `as:Public` and `Public` that JSON-LD processors such as bovine's write.
+    let public = |s: &str| matches!(s, PUBLIC | "as:Public" | "Public");
+    ["to", "cc", "audience"].iter().any(|k| match v.get(*k) {
+        Some(Value::String(s)) => public(s),
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).any(public),
+        _ => false,
+    })
 }
 
 /// The title of a post made from a Note without a `name` (a Mastodon toot mentioning the
@@ -385,7 +388,7 @@ impl Activity for Announcable {
     async fn verify(&self, data: &Data<Cairn>) -> Result<(), FederationError> {
         // An actor's Update goes to its followers, not to a community.
         if self.updated_actor().is_none() {
-            landing(data, self, None).await?;
+            landing_or_followed(data, self).await?;
         }
         Ok(())
     }
@@ -401,8 +404,33 @@ impl Activity for Announcable {
             }
             return applied;
         }
-        let community = landing(data, &self, None).await?;
-        apply(data, &self, &community, false).await
+        match landing_or_followed(data, &self).await? {
+            Some(community) => apply(data, &self, &community, false).await,
+            None => {
+                tracing::debug!(activity = %self.id, "acknowledged a followed person's activity");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Where a content activity lands, or `None` for one that addresses no community of ours but
+/// comes from someone a person here follows. Their server sends everything they write to their
+/// followers; Cairn keeps no personal timeline, so such activities are acknowledged and not
+/// stored, rather than refused as if they had been misdelivered.
+async fn landing_or_followed(
+    data: &Data<Cairn>,
+    a: &Announcable,
+) -> Result<Option<Community>, FederationError> {
+    match landing(data, a, None).await {
+        Ok(c) => Ok(Some(c)),
+        Err(FederationError::Core(CoreError::NotFound { code, .. }))
+            if code == "no_community"
+                && cairn_core::people::is_followed_here(data, a.actor.as_str()).await? =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
     }
 }
 

@@ -95,8 +95,8 @@ async fn receive_person_answer(
     answer: &FollowAnswer,
     accepted: bool,
 ) -> Result<(), FederationError> {
-    let Some((follower_id, followee)) =
-        people::sent_follow(data, answer.object.id().as_str()).await?
+    let Some((follower, followee)) =
+        people::by_follow_id(data, answer.object.id().as_str()).await?
     else {
         return Err(FederationError::Core(CoreError::not_found(
             "unknown_follow",
@@ -109,7 +109,7 @@ async fn receive_person_answer(
             "Only the followed person may answer a Follow.",
         ));
     }
-    people::receive_answer(data, follower_id, followee.id, accepted).await?;
+    people::receive_answer(data, follower.id, followee.id, accepted).await?;
     tracing::info!(person = %answer.actor, accepted, "received an answer to a Follow");
     Ok(())
 }
@@ -163,8 +163,62 @@ impl Activity for Follow {
     }
 }
 
+/// What an Undo of a Follow undoes: the followee's id. The Follow is embedded (Lemmy, Mastodon)
+/// or named by id only (bovine); an id is looked up among the follows received here, since the
+/// follower's server may not let anyone else fetch it.
+pub(crate) async fn undone_followee(
+    data: &Cairn,
+    undo: &Undo<FollowRef>,
+) -> Result<Url, FederationError> {
+    let not_own = || rejected("undo_not_own", "Only the follower may undo a Follow.");
+    let follow_id = match &undo.object {
+        FollowRef::Embedded(f) => {
+            verify_urls_match(&undo.actor, &f.actor).map_err(|_| not_own())?;
+            return Ok(f.object.clone());
+        }
+        FollowRef::Id(id) => id.to_string(),
+    };
+    let unknown = || {
+        FederationError::Core(CoreError::not_found(
+            "unknown_follow",
+            format!(
+                "The Undo names {follow_id}, which is no Follow received here; an Undo of \
+                 anything else must embed the activity it undoes."
+            ),
+        ))
+    };
+    let id = follow_id.clone();
+    let member = data
+        .db()
+        .run(move |conn| MemberRow::by_follow_activity(conn, &id))
+        .await
+        .map_err(|e| FederationError::Core(e.into()))?;
+    let (follower, followee) = match member {
+        Some(m) => (
+            cairn_core::accounts::person_by_id(data, m.person_id).await?,
+            stored_url(
+                &cairn_core::communities::by_id(data, m.community_id)
+                    .await?
+                    .ap_id,
+            )?,
+        ),
+        None => match people::by_follow_id(data, &follow_id).await? {
+            Some((follower, followee)) => (follower, stored_url(&followee.ap_id)?),
+            None => return Err(unknown()),
+        },
+    };
+    if follower.ap_id != undo.actor.as_str() {
+        return Err(not_own());
+    }
+    Ok(followee)
+}
+
+fn stored_url(s: &str) -> Result<Url, FederationError> {
+    Url::parse(s).map_err(|e| FederationError::Internal(format!("stored id {s}: {e}")))
+}
+
 #[async_trait]
-impl Activity for Undo<Follow> {
+impl Activity for Undo<FollowRef> {
     type DataType = Cairn;
     type Error = FederationError;
 
@@ -177,9 +231,8 @@ impl Activity for Undo<Follow> {
     }
 
     async fn verify(&self, data: &Data<Cairn>) -> Result<(), FederationError> {
-        verify_urls_match(&self.actor, &self.object.actor)
-            .map_err(|_| rejected("undo_not_own", "Only the follower may undo a Follow."))?;
-        local_followee(data, &self.object.object).await?;
+        let followee = undone_followee(data, self).await?;
+        local_followee(data, &followee).await?;
         Ok(())
     }
 
@@ -187,7 +240,7 @@ impl Activity for Undo<Follow> {
         if !first_time(data, &self.id, "Undo", &self.actor).await? {
             return Ok(());
         }
-        let followee = local_followee(data, &self.object.object).await?;
+        let followee = local_followee(data, &undone_followee(data, &self).await?).await?;
         let Some(person) = remote::person_by_ap_id(data, self.actor.as_str()).await? else {
             return Ok(());
         };
@@ -259,7 +312,7 @@ impl Activity for FollowAnswer {
 #[serde(untagged)]
 pub enum InboxActivity {
     Follow(Follow),
-    UndoFollow(Undo<Follow>),
+    UndoFollow(Undo<FollowRef>),
     Answer(FollowAnswer),
     Announce(InboundAnnounce),
     Content(Announcable),
@@ -337,6 +390,17 @@ fn refuse(status: StatusCode, code: &'static str, message: &str) -> Response {
 /// parsed or fetched.
 pub async fn post_inbox(data: Data<Cairn>, request: axum::extract::Request) -> Response {
     let (parts, body) = request.into_parts();
+    // RFC 9421 signatures (Signature-Input, Content-Digest) are not verified yet. Fedify retries
+    // a refused delivery with them, so the refusal names the cause rather than leaving the
+    // sender to report a missing Digest.
+    if parts.headers.contains_key("signature-input") && !parts.headers.contains_key("digest") {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "unsupported_signature",
+            "RFC 9421 HTTP signatures are not supported here; sign with draft-cavage HTTP \
+             Signatures and a Digest header, as Mastodon and Lemmy do.",
+        );
+    }
     if !parts.headers.contains_key("signature") {
         return refuse(
             StatusCode::UNAUTHORIZED,

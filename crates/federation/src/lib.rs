@@ -32,9 +32,27 @@ pub struct Network {
     /// Allow plain http, explicit ports and loopback addresses: for development and tests
     /// only, never the default.
     pub insecure: bool,
-    /// With `insecure`, host names that resolve to 127.0.0.1 (alpha.test, beta.test, ...), so
-    /// several instances on one machine federate under real-looking names.
+    /// With `insecure`, host names that resolve to loopback (alpha.test, beta.test, ...), so
+    /// several instances on one machine federate under real-looking names: `name` resolves to
+    /// 127.0.0.1, `name=127.0.0.N` to that address (see `dev_host`).
     pub dev_hosts: Vec<String>,
+}
+
+/// Reads one `dev_hosts` entry, `name` or `name=ADDRESS`, into the name and the loopback address
+/// it stands for; `None` when it is neither. Other implementations under test listen on
+/// addresses of their own (127.0.0.2, ...), and they cannot be named by address because
+/// ActivityPub ids must have a domain.
+pub fn dev_host(entry: &str) -> Option<(&str, std::net::Ipv4Addr)> {
+    let (name, address) = match entry.split_once('=') {
+        Some((name, address)) => (name.trim(), address.trim().parse().ok()?),
+        None => (entry.trim(), std::net::Ipv4Addr::LOCALHOST),
+    };
+    let is_name = !name.is_empty()
+        && name.parse::<std::net::IpAddr>().is_err()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    (is_name && address.is_loopback()).then_some((name, address))
 }
 
 impl Network {
@@ -54,9 +72,8 @@ impl Network {
             .user_agent(concat!("Cairn/", env!("CARGO_PKG_VERSION")))
             .dns_resolver(ValidatingDnsResolver::new(vec![], !self.insecure));
         if self.insecure {
-            let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-            for host in &self.dev_hosts {
-                builder = builder.resolve(host, loopback);
+            for (name, address) in self.dev_hosts.iter().filter_map(|h| dev_host(h)) {
+                builder = builder.resolve(name, std::net::SocketAddr::from((address, 0)));
             }
         }
         builder.build().map_err(|e| e.to_string())

@@ -56,8 +56,9 @@ pub struct Config {
     #[serde(deserialize_with = "lenient_bool")]
     pub dev_insecure_federation: bool,
     /// Development and tests only, with `dev_insecure_federation`: host names that resolve to
-    /// 127.0.0.1 for outgoing requests, so several instances on one machine can federate under
-    /// names such as alpha.test and beta.test. A list, or one comma-separated string.
+    /// loopback for outgoing requests, so several instances on one machine can federate under
+    /// names such as alpha.test and beta.test. `name` means 127.0.0.1 and `name=127.0.0.N` that
+    /// address. A list, or one comma-separated string.
     #[serde(deserialize_with = "name_list")]
     pub dev_hosts: Vec<String>,
     /// Whether this process runs the background workers (publisher, delivery, rank refresh).
@@ -230,11 +231,14 @@ impl Config {
         if let Some(bad) = self
             .dev_hosts
             .iter()
-            .find(|h| h.contains([':', '/', '@', ' ']) || h.parse::<std::net::IpAddr>().is_ok())
+            .find(|h| cairn_federation::dev_host(h).is_none())
         {
             return Err(key(
                 "dev_hosts",
-                format!("holds `{bad}`, which is not a host name such as alpha.test"),
+                format!(
+                    "holds `{bad}`, which is not a host name such as alpha.test, \
+                     or a name with a loopback address such as peer.test=127.0.0.2"
+                ),
             ));
         }
         if self.database_pool_size == 0 {
@@ -416,6 +420,18 @@ mod tests {
             ..Config::default()
         };
         let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("`dev_hosts`"), "{err}");
+        // A name may carry its own loopback address, but not any other.
+        let with = |h: &str| Config {
+            dev_insecure_federation: true,
+            dev_hosts: vec![h.into()],
+            ..Config::default()
+        };
+        assert!(with("peer.test=127.0.0.2").validate().is_ok());
+        let err = with("peer.test=10.0.0.2")
+            .validate()
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("`dev_hosts`"), "{err}");
     }
 

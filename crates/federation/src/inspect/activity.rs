@@ -113,9 +113,9 @@ fn same_host(url: &Url, actor: &Url) -> bool {
     origin(url).is_some() && origin(url) == origin(actor)
 }
 
-/// Checks that `id` is a local community, as the inbox's Follow and Undo(Follow) require;
-/// offline, only that it is not on the actor's own server.
-async fn local_community(
+/// Checks that `id` is a local community or a local person, as the inbox's Follow and
+/// Undo(Follow) require; offline, only that it is not on the actor's own server.
+async fn local_followee(
     id: &Url,
     actor: &Url,
     report: &mut Report,
@@ -123,53 +123,82 @@ async fn local_community(
 ) -> Result<(), FederationError> {
     let missing = || {
         core(CoreError::not_found(
-            "community_not_found",
-            format!("{id} is not a community on this server"),
+            "followee_not_found",
+            format!("{id} is neither a community nor a person on this server"),
         ))
     };
     match env.db {
-        Some(ctx) => match remote::community_by_ap_id(ctx, id.as_str()).await? {
-            Some(c) if c.local => {
+        Some(ctx) => {
+            if let Some(c) = remote::community_by_ap_id(ctx, id.as_str()).await?
+                && c.local
+            {
                 report.community = Some(format!("{id} (`{}`, on this server)", c.name));
-                Ok(())
+                return Ok(());
             }
-            _ => Err(missing()),
-        },
+            match remote::person_by_ap_id(ctx, id.as_str()).await? {
+                Some(p) if p.local && !p.deleted => {
+                    report.notes.push(format!(
+                        "The followee is `{}`, a person on this server.",
+                        p.name
+                    ));
+                    Ok(())
+                }
+                _ => Err(missing()),
+            }
+        }
         None if same_host(id, actor) => Err(missing()),
         None => {
-            report.community = Some(format!("{id} (must be a community on this server)"));
+            report.community = Some(format!(
+                "{id} (must be a community or a person on this server)"
+            ));
             Ok(())
         }
     }
 }
 
 async fn follow(f: Follow, report: &mut Report, env: Env<'_>) -> Result<Verdict, FederationError> {
-    local_community(&f.object, &f.actor, report, env).await?;
+    local_followee(&f.object, &f.actor, report, env).await?;
     Ok(Verdict::accepted(
         "follow",
         format!(
             "follow of {}: a member at once, or a pending request when the community approves \
-             its members; answered with Accept",
+             its members; a person accepts at once; answered with Accept",
             f.object
         ),
     ))
 }
 
 async fn unfollow(
-    u: Undo<Follow>,
+    u: Undo<FollowRef>,
     report: &mut Report,
     env: Env<'_>,
 ) -> Result<Verdict, FederationError> {
-    verify_urls_match(&u.actor, &u.object.actor).map_err(|_| {
-        core(CoreError::invalid(
-            "undo_not_own",
-            "Only the follower may undo a Follow.",
-        ))
-    })?;
-    local_community(&u.object.object, &u.actor, report, env).await?;
+    let followee = match (&u.object, env.db) {
+        (FollowRef::Embedded(f), _) => {
+            verify_urls_match(&u.actor, &f.actor).map_err(|_| {
+                core(CoreError::invalid(
+                    "undo_not_own",
+                    "Only the follower may undo a Follow.",
+                ))
+            })?;
+            f.object.clone()
+        }
+        (FollowRef::Id(_), Some(ctx)) => crate::inbox::undone_followee(ctx, &u).await?,
+        (FollowRef::Id(id), None) => {
+            report.notes.push(format!(
+                "The Follow is named by id only; the inbox looks {id} up among the follows it \
+                 received."
+            ));
+            return Ok(Verdict::accepted(
+                "unfollow",
+                format!("unfollow by the Follow {id}"),
+            ));
+        }
+    };
+    local_followee(&followee, &u.actor, report, env).await?;
     Ok(Verdict::accepted(
         "unfollow",
-        format!("unfollow of {}", u.object.object),
+        format!("unfollow of {followee}"),
     ))
 }
 
@@ -309,7 +338,24 @@ pub(super) async fn direct(
     if let Some(target) = a.updated_actor() {
         return actor_update(a, target, None, report, env).await;
     }
-    let landing = land(a, report, env).await?;
+    let landing = match land(a, report, env).await {
+        // As the inbox does: someone followed here writes to their followers, not to a
+        // community, and that is acknowledged and not stored.
+        Err(FederationError::Core(e)) if e.code() == "no_community" => match env.db {
+            Some(ctx) if cairn_core::people::is_followed_here(ctx, a.actor.as_str()).await? => {
+                return Ok(Verdict::accepted(
+                    "ignored",
+                    format!(
+                        "nothing: {} is followed by someone here, and Cairn keeps no personal \
+                         timeline",
+                        a.actor
+                    ),
+                ));
+            }
+            _ => return Err(FederationError::Core(e)),
+        },
+        other => other?,
+    };
     effect(a, &landing, report, env).await
 }
 

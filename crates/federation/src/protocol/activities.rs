@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::deserialize_urls;
+use super::{deserialize_id, deserialize_urls};
 
 /// `Delete` of a post or comment by its author, or a moderator's removal (with `summary`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -78,7 +78,9 @@ pub struct Follow {
     #[serde(rename = "type")]
     pub kind: FollowType,
     pub id: Url,
+    #[serde(deserialize_with = "deserialize_id")]
     pub actor: Url,
+    #[serde(deserialize_with = "deserialize_id")]
     pub object: Url,
     #[serde(
         default,

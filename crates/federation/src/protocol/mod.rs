@@ -108,6 +108,22 @@ where
     })
 }
 
+/// Reads a reference to another object: its id as a string, or the object embedded whole with
+/// its `id` (Fedify embeds the follower in the Follow it accepts).
+pub fn deserialize_id<'de, D>(d: D) -> Result<Url, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let v = serde_json::Value::deserialize(d)?;
+    let id = match &v {
+        serde_json::Value::String(s) => Some(s.as_str()),
+        serde_json::Value::Object(o) => o.get("id").and_then(serde_json::Value::as_str),
+        _ => None,
+    };
+    id.and_then(|s| Url::parse(s).ok())
+        .ok_or_else(|| serde::de::Error::custom("expected a URL or an object with an `id` URL"))
+}
+
 /// Reads `to`/`cc`: a single URL or an array of URLs, missing meaning empty. Entries that are
 /// not URLs are skipped rather than failing the whole document.
 pub fn deserialize_urls<'de, D>(d: D) -> Result<Vec<Url>, D::Error>
