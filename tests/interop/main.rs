@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::future::Future;
 use std::pin::Pin;
 
-use cairn_tests::{Backend, TestInstance};
+use cairn_tests::{Backend, TEST_HOSTS, TestInstance};
 
 use crate::peer::{Kind, Peer};
 use crate::scenarios::{Outcome, World};
@@ -45,10 +45,13 @@ fn all() -> Vec<(&'static str, Scenario)> {
 }
 
 async fn world(kind: Kind, backend: Backend) -> World {
-    let peer = Peer::start(kind).await;
-    let fast = |c: &mut cairn_server::Config| c.delivery_retry_base_seconds = 1;
-    let alpha = TestInstance::start_by_address(backend, fast).await;
-    let beta = TestInstance::start_by_address(backend, fast).await;
+    let peer = Peer::start(kind, TEST_HOSTS).await;
+    let setup = |c: &mut cairn_server::Config| {
+        c.delivery_retry_base_seconds = 1;
+        c.dev_hosts.push(kind.dev_host());
+    };
+    let alpha = TestInstance::start_named(backend, "alpha", setup).await;
+    let beta = TestInstance::start_named(backend, "beta", setup).await;
     let owner = alpha.user("owner").await;
     let community = "seedsavers".to_owned();
     alpha.community(&owner, &community, "open").await;

@@ -35,6 +35,21 @@ impl Kind {
             Kind::Fedify => Ipv4Addr::new(127, 0, 0, 3),
         }
     }
+
+    /// The host name in the peer's ids. ActivityPub ids must have a domain (the federation
+    /// library refuses bare addresses), so the peer is named, and Cairn's `dev_hosts` entry
+    /// (`dev_host`) maps the name to the peer's address.
+    pub fn host(self) -> &'static str {
+        match self {
+            Kind::Bovine => "bovine.test",
+            Kind::Fedify => "fedify.test",
+        }
+    }
+
+    /// The `dev_hosts` entry that lets Cairn reach the peer by name.
+    pub fn dev_host(self) -> String {
+        format!("{}={}", self.host(), self.address())
+    }
 }
 
 /// Where the peers are installed: `CAIRN_INTEROP_CACHE`, or `~/.cache/cairn-interop`.
@@ -74,9 +89,10 @@ pub struct Peer {
 }
 
 impl Peer {
-    /// Starts the peer and waits until its control API answers. Panics with the peer's own
-    /// output when it does not come up, and with the install command when it is not installed.
-    pub async fn start(kind: Kind) -> Peer {
+    /// Starts the peer and waits until its control API answers; it reaches the Cairn
+    /// instances named in `cairn_hosts` on 127.0.0.1. Panics with the peer's own output when it
+    /// does not come up, and with the install command when it is not installed.
+    pub async fn start(kind: Kind, cairn_hosts: &[&str]) -> Peer {
         let cache = cache_dir();
         let script = interop_dir().join(kind.name()).join("run.sh");
         assert!(
@@ -91,6 +107,17 @@ impl Peer {
         let addr = kind.address();
         let port = free_port(addr);
         let control_port = free_port(addr);
+        let resolve: Vec<String> = cairn_hosts
+            .iter()
+            .map(|h| format!("{h}=127.0.0.1"))
+            .collect();
+        let resolve = resolve.join(",");
+        // The two wrappers name their settings differently: bovine wants the whole authority
+        // and a map of names, the Fedify script the host name and a list of names.
+        let (domain, resolve_var) = match kind {
+            Kind::Bovine => (format!("{}:{port}", kind.host()), "PEER_HOSTS_MAP"),
+            Kind::Fedify => (kind.host().to_owned(), "PEER_RESOLVE"),
+        };
         let out = std::fs::File::create(&log).expect("log file");
         let err = out.try_clone().expect("log file");
         let child = Command::new("bash")
@@ -100,6 +127,8 @@ impl Peer {
             .env("PEER_PORT", port.to_string())
             .env("CONTROL_PORT", control_port.to_string())
             .env("PEER_USER", "peer")
+            .env("PEER_DOMAIN", domain)
+            .env(resolve_var, resolve)
             .env("PEER_DATA", dir.path())
             .env("INTEROP_CACHE", &cache)
             // Its own process group, so that stopping the peer also stops whatever the
@@ -133,7 +162,11 @@ impl Peer {
                     peer.log_tail()
                 );
             }
-            if let Ok(resp) = peer.client.get(format!("{}/health", peer.control)).send().await
+            if let Ok(resp) = peer
+                .client
+                .get(format!("{}/health", peer.control))
+                .send()
+                .await
                 && let Ok(health) = resp.json::<Value>().await
                 && health["ok"] == true
             {
@@ -159,8 +192,15 @@ impl Peer {
 
     /// Calls a control endpoint. A peer answers `{"ok": false, "error": ...}` when the step
     /// failed on its side; that becomes `Err` with the peer's words.
-    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
-        let mut req = self.client.request(method, format!("{}{path}", self.control));
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.control));
         if let Some(b) = body {
             req = req.json(&b);
         }

@@ -58,11 +58,7 @@ where
 }
 
 /// An inbox item whose activity has type `kind` and passes `pred`.
-async fn inbox_item(
-    w: &World,
-    what: &str,
-    pred: impl Fn(&Value) -> bool,
-) -> Result<Value, String> {
+async fn inbox_item(w: &World, what: &str, pred: impl Fn(&Value) -> bool) -> Result<Value, String> {
     within(what, || async {
         let items = w.peer.inbox().await?;
         if let Some(bad) = items
@@ -88,7 +84,10 @@ fn id_of(v: &Value) -> &str {
 async fn check_group(w: &World, query: &str) -> Outcome {
     let found = w.peer.post("/lookup", json!({ "query": query })).await?;
     let object = &found["object"];
-    let kind = found["type"].as_str().or(object["type"].as_str()).unwrap_or("");
+    let kind = found["type"]
+        .as_str()
+        .or(object["type"].as_str())
+        .unwrap_or("");
     if kind != "Group" {
         return Err(format!("resolved to type {kind:?}, not Group: {object}"));
     }
@@ -97,14 +96,11 @@ async fn check_group(w: &World, query: &str) -> Outcome {
         return Err(format!("resolved to {id}, not {}", w.group_url()));
     }
     let pem = found["public_key_pem"].as_str().unwrap_or("");
-    let ours = w
-        .alpha
-        .get_ap(&format!("/c/{}", w.community))
-        .await
-        .body["publicKey"]["publicKeyPem"]
-        .as_str()
-        .unwrap_or("")
-        .to_owned();
+    let ours =
+        w.alpha.get_ap(&format!("/c/{}", w.community)).await.body["publicKey"]["publicKeyPem"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
     if pem.trim().is_empty() {
         return Err(format!("the peer found no usable public key: {found}"));
     }
@@ -130,20 +126,29 @@ pub async fn resolve_by_url(w: &mut World) -> Outcome {
 }
 
 pub async fn follow_is_accepted(w: &mut World) -> Outcome {
-    let sent = w.peer.post("/follow", json!({ "actor": w.group_url() })).await?;
+    let sent = w
+        .peer
+        .post("/follow", json!({ "actor": w.group_url() }))
+        .await?;
     let follow_id = sent["activity"]["id"].as_str().unwrap_or("").to_owned();
     let accept = inbox_item(w, "the Accept", |a| {
         a["type"] == "Accept" && id_of(&a["object"]) == follow_id
     })
     .await?;
     if accept["activity"]["actor"] != w.group_url().as_str() {
-        return Err(format!("the Accept came from {}", accept["activity"]["actor"]));
+        return Err(format!(
+            "the Accept came from {}",
+            accept["activity"]["actor"]
+        ));
     }
     let peer_actor = w.peer.actor.clone();
     within("Cairn lists the peer as a member", || async {
         let members = w
             .alpha
-            .get(&format!("/api/v1/communities/{}/members", w.community), None)
+            .get(
+                &format!("/api/v1/communities/{}/members", w.community),
+                None,
+            )
             .await;
         let list = members.body.as_array().cloned().unwrap_or_default();
         Ok(list
@@ -182,7 +187,10 @@ async fn dereferences(w: &World, url: &str, want_type: &str) -> Outcome {
         return Err(format!("GET {url} answered Content-Type {content_type}"));
     }
     if got["body"]["id"] != url || got["body"]["type"] != want_type {
-        return Err(format!("GET {url} answered another document: {}", got["body"]));
+        return Err(format!(
+            "GET {url} answered another document: {}",
+            got["body"]
+        ));
     }
     Ok(())
 }
@@ -249,7 +257,10 @@ pub async fn reply_becomes_comment(w: &mut World) -> Outcome {
     let note_id = sent["note"]["id"].as_str().unwrap_or("").to_owned();
     let comment = within("Cairn shows the comment", || async {
         let post = w.alpha.get(&format!("/api/v1/posts/{id}"), None).await;
-        let comments = post.body["comments"].as_array().cloned().unwrap_or_default();
+        let comments = post.body["comments"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         Ok(comments
             .into_iter()
             .map(|node| node["comment"].clone())
@@ -265,25 +276,18 @@ pub async fn reply_becomes_comment(w: &mut World) -> Outcome {
     }
     // Relayed to the other follower: beta shows it under its copy of the post.
     within("beta receives the relayed comment", || async {
-        let posts = w
-            .beta
-            .get(
-                &format!("/api/v1/communities/{}/posts?sort=new", w.group_handle()),
-                None,
-            )
-            .await;
-        let Some(copy) = posts
-            .body
-            .as_array()
-            .and_then(|l| l.iter().find(|p| p["ap_id"] == ap_id.as_str()).cloned())
-        else {
+        let posts = w.beta.newest_posts(&w.group_handle()).await;
+        let Some(copy) = posts.into_iter().find(|p| p["ap_id"] == ap_id.as_str()) else {
             return Ok(None);
         };
         let detail = w
             .beta
             .get(&format!("/api/v1/posts/{}", copy["id"]), None)
             .await;
-        let comments = detail.body["comments"].as_array().cloned().unwrap_or_default();
+        let comments = detail.body["comments"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         Ok(comments
             .iter()
             .any(|node| node["comment"]["ap_id"] == note_id.as_str())
@@ -314,17 +318,8 @@ pub async fn mention_becomes_post(w: &mut World) -> Outcome {
         .await?;
     let note_id = sent["note"]["id"].as_str().unwrap_or("").to_owned();
     let post = within("Cairn lists the post", || async {
-        let posts = w
-            .alpha
-            .get(
-                &format!("/api/v1/communities/{}/posts?sort=new", w.community),
-                None,
-            )
-            .await;
-        Ok(posts
-            .body
-            .as_array()
-            .and_then(|l| l.iter().find(|p| p["ap_id"] == note_id.as_str()).cloned()))
+        let posts = w.alpha.newest_posts(&w.community).await;
+        Ok(posts.into_iter().find(|p| p["ap_id"] == note_id.as_str()))
     })
     .await?;
     let title = post["title"].as_str().unwrap_or("");
@@ -366,7 +361,10 @@ pub async fn cairn_follows_peer(w: &mut World) -> Outcome {
         )
         .await;
     if answer.status != 200 {
-        return Err(format!("Cairn could not follow {}: {}", w.peer.handle, answer.body));
+        return Err(format!(
+            "Cairn could not follow {}: {}",
+            w.peer.handle, answer.body
+        ));
     }
     within("the peer accepts", || async {
         let list = w.alpha.get("/api/v1/me/following", Some(&user.token)).await;

@@ -203,17 +203,6 @@ impl TestInstance {
         .await
     }
 
-    /// Starts a federating instance whose domain is its address, `127.0.0.1:PORT`: software
-    /// written by others (the interop peers) cannot be told that `alpha.test` means loopback,
-    /// so these instances are named by address, in insecure development mode.
-    pub async fn start_by_address(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
-        Self::start_as(backend, "127.0.0.1", |c| {
-            c.dev_insecure_federation = true;
-            tweak(c);
-        })
-        .await
-    }
-
     async fn start_as(backend: Backend, host: &str, tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let pg = (backend == Backend::Postgres).then(PgDatabase::create);
