@@ -23,6 +23,8 @@ use rsa::signature::{SignatureEncoding, Signer};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+mod lenient;
+
 /// The ActivityStreams public collection.
 const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
