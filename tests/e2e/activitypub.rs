@@ -139,6 +139,16 @@ async fn webfinger_lookups(backend: Backend) {
     assert_eq!(hrefs, [cairn.url("/u/garden"), cairn.url("/c/garden")]);
     assert!(links.iter().all(|l| l["type"] == AP));
 
+    // A profile URL names the same account, as Mastodon and Fedify may ask.
+    let doc = webfinger(&cairn, &cairn.url("/c/gardening")).await;
+    let doc = doc.expect(200);
+    assert_eq!(doc["subject"], format!("acct:gardening@{domain}"));
+    let links = self_links(doc);
+    assert_eq!(links[0]["href"], cairn.url("/c/gardening"));
+    webfinger(&cairn, &cairn.url("/post/1"))
+        .await
+        .expect_error(404, "account_not_found");
+
     // Another host, a malformed resource, a missing resource and an unknown name.
     webfinger(&cairn, "acct:alice@example.org")
         .await

@@ -326,6 +326,21 @@ async fn webfinger(
         return Ok(jrd(doc));
     }
 
+    // A profile URL names its account too (Mastodon and Fedify ask this way when a URL lookup
+    // needs the handle); a URL that is no actor of ours is simply not found.
+    if resource.starts_with("https://") || resource.starts_with("http://") {
+        let name = [urls.person(""), urls.community("")]
+            .iter()
+            .find_map(|prefix| resource.strip_prefix(prefix.as_str()))
+            .filter(|n| !n.is_empty() && !n.contains('/'))
+            .ok_or_else(|| {
+                CoreError::not_found(
+                    "account_not_found",
+                    "No user or community has that URL here.",
+                )
+            })?;
+        return account_links(&data, name, &domain).await;
+    }
     let account = resource.strip_prefix("acct:").unwrap_or(&resource);
     let (name, host) = account.rsplit_once('@').ok_or_else(|| {
         FederationError::bad_request(
@@ -340,15 +355,22 @@ async fn webfinger(
         )
         .into());
     }
-    let name = name.trim_start_matches('@');
+    account_links(&data, name.trim_start_matches('@'), &domain).await
+}
 
+/// The WebFinger answer for the local person and community called `name`.
+async fn account_links(
+    data: &Data<Cairn>,
+    name: &str,
+    domain: &str,
+) -> Result<Response, FederationError> {
     // Person first, Group last: Mastodon takes the last `self` link when names collide, and
     // the group is what people on Mastodon come to follow.
     let mut links = vec![];
-    if let Ok(p) = cairn_core::accounts::person_by_name(&data, name).await {
+    if let Ok(p) = cairn_core::accounts::person_by_name(data, name).await {
         links.push((url(&p.ap_id)?, Some("Person")));
     }
-    if let Ok(c) = communities::by_name(&data, name).await
+    if let Ok(c) = communities::by_name(data, name).await
         && !c.deleted
     {
         links.push((url(&c.ap_id)?, Some("Group")));

@@ -631,7 +631,7 @@ fn inspect_looks_up_the_community_in_an_existing_database() {
         let file = fixture(path);
         run(cairn(dir.path(), &["inspect", &file], &[INSECURE]))
     };
-    // The community followed is not one of this server's.
+    // The community followed is neither a community nor a person of this server.
     let done = run_here("lemmy/activities/following/follow.json");
     assert_eq!(
         done.status.code(),
@@ -641,7 +641,7 @@ fn inspect_looks_up_the_community_in_an_existing_database() {
         done.stderr
     );
     assert!(
-        done.stdout.contains("rejected: community_not_found:"),
+        done.stdout.contains("rejected: followee_not_found:"),
         "{}",
         done.stdout
     );
