@@ -77,6 +77,10 @@ async fn resolves_a_remote_community(backend: Backend) {
     )
     .await
     .expect_error(404, "remote_community_not_found");
+    // A person's handle is not taken for a missing community.
+    beta.get(&format!("/api/v1/communities/alice@{}", alpha.domain), None)
+        .await
+        .expect_error(400, "not_a_community");
     beta.get("/api/v1/communities/@", None)
         .await
         .expect_error(400, "invalid_handle");

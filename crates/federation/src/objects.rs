@@ -283,6 +283,20 @@ impl Resolver for FederationResolver {
             match webfinger_resolve_actor::<Cairn, ApubCommunity>(handle, &data).await {
                 Ok(c) => Ok(c.community),
                 Err(FederationError::Core(e)) => Err(e),
+                // A handle of a person fails the same way as one that names nothing; telling
+                // the two apart saves the user from guessing.
+                Err(_)
+                    if webfinger_resolve_actor::<Cairn, ApubPerson>(handle, &data)
+                        .await
+                        .is_ok() =>
+                {
+                    Err(CoreError::invalid(
+                        "not_a_community",
+                        format!(
+                            "{handle} is a person, not a community; follow people with /api/v1/people/follow."
+                        ),
+                    ))
+                }
                 Err(e) => Err(CoreError::not_found(
                     "remote_community_not_found",
                     format!("Cannot find the community {handle}: {e}"),
