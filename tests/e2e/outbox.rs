@@ -174,6 +174,8 @@ async fn announces_to_remote_followers(backend: Backend) {
     let undo = parse(&published(&cairn).await[0]);
     assert_eq!(undo["object"]["type"], "Undo");
     assert_eq!(undo["object"]["object"]["type"], "Like");
+    // The undone Like is the one that was sent, by its id, so it dereferences.
+    assert_eq!(undo["object"]["object"]["id"], like["object"]["id"]);
 
     // Voting the same way twice changes nothing and publishes nothing.
     for _ in 0..2 {

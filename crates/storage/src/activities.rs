@@ -67,6 +67,31 @@ impl ActivityRow {
         Ok(())
     }
 
+    /// The id of the newest activity of `kind` that this server sent as `actor` about `object`,
+    /// as its stored JSON names it (`"object":"URL"`), if any.
+    pub fn latest_local_about(
+        conn: &mut AnyConn<'_>,
+        actor: &str,
+        kind: &str,
+        object: &str,
+    ) -> StorageResult<Option<String>> {
+        // LIKE treats `%` and `_` as wildcards; URLs may hold `_`, so both are escaped.
+        let escaped = object
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%\"object\":\"{escaped}\"%");
+        Ok(with_conn!(conn, |c| activities::table
+            .filter(activities::local.eq(true))
+            .filter(activities::actor_ap_id.eq(actor))
+            .filter(activities::kind.eq(kind))
+            .filter(activities::data.like(&pattern).escape('\\'))
+            .order(activities::id.desc())
+            .select(activities::ap_id)
+            .first(c)
+            .optional())?)
+    }
+
     /// An activity by ActivityPub id.
     pub fn by_ap_id(conn: &mut AnyConn<'_>, ap_id: &str) -> StorageResult<Option<ActivityRow>> {
         Ok(with_conn!(conn, |c| activities::table

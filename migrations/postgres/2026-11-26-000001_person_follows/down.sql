@@ -1,1 +1,2 @@
+DROP INDEX activities_actor_kind;
 DROP TABLE person_follows;

@@ -11,3 +11,6 @@ CREATE TABLE person_follows (
     PRIMARY KEY (follower_id, followee_id)
 );
 CREATE INDEX person_follows_followee ON person_follows (followee_id);
+
+-- The votes a local person sent, found again by actor and type to be undone by their own id.
+CREATE INDEX activities_actor_kind ON activities (actor_ap_id, kind);

@@ -212,8 +212,19 @@ pub async fn build_inner(
                 })
             };
             if score == 0 {
-                // Withdrawing: undo a vote of the direction that was withdrawn.
-                let undone = vote(event.previous_score.unwrap_or(1))?;
+                // Withdrawing: undo a vote of the direction that was withdrawn, by the id it
+                // was sent with, so that the embedded vote dereferences (Fedify checks).
+                let mut undone = vote(event.previous_score.unwrap_or(1))?;
+                let kind = format!("{:?}", undone.kind);
+                let (who, what) = (undone.actor.to_string(), undone.object.to_string());
+                let sent = ctx
+                    .db()
+                    .run(move |conn| ActivityRow::latest_local_about(conn, &who, &kind, &what))
+                    .await
+                    .map_err(|e| FederationError::Core(e.into()))?;
+                if let Some(id) = sent.and_then(|s| Url::parse(&s).ok()) {
+                    undone.id = id;
+                }
                 let id = activity_id(ctx, "undo")?;
                 let doc = Undo {
                     kind: UndoType::Undo,
