@@ -143,17 +143,19 @@ pub(super) async fn plan_person_follow(
     // The other person's own inbox: unlike community traffic, a follow concerns one actor, and
     // some servers (Mastodon among them) want follow answers in the personal inbox.
     let inbox = url(&other.inbox_url)?;
+    let follow = |actor: &Url, object: &Url| Follow {
+        kind: FollowType::Follow,
+        id: follow_id.clone(),
+        actor: actor.clone(),
+        object: object.clone(),
+        to: vec![object.clone()],
+    };
     let (id, kind, json) = match event.kind {
-        EventKind::PersonFollowRequested => {
-            let f = Follow {
-                kind: FollowType::Follow,
-                id: follow_id.clone(),
-                actor: local_url.clone(),
-                object: other_url.clone(),
-                to: vec![other_url.clone()],
-            };
-            (follow_id, "Follow", with_context(&f)?)
-        }
+        EventKind::PersonFollowRequested => (
+            follow_id.clone(),
+            "Follow",
+            with_context(&follow(&local_url, &other_url))?,
+        ),
         EventKind::PersonUnfollowed => {
             let id = activity_id(ctx, "undo")?;
             let undo = Undo {
@@ -161,13 +163,7 @@ pub(super) async fn plan_person_follow(
                 id: id.clone(),
                 actor: local_url.clone(),
                 audience: None,
-                object: Follow {
-                    kind: FollowType::Follow,
-                    id: follow_id,
-                    actor: local_url.clone(),
-                    object: other_url.clone(),
-                    to: vec![other_url.clone()],
-                },
+                object: follow(&local_url, &other_url),
             };
             (id, "Undo", with_context(&undo)?)
         }
@@ -178,13 +174,7 @@ pub(super) async fn plan_person_follow(
                 id: id.clone(),
                 actor: local_url.clone(),
                 to: vec![other_url.clone()],
-                object: FollowRef::Embedded(Follow {
-                    kind: FollowType::Follow,
-                    id: follow_id,
-                    actor: other_url.clone(),
-                    object: local_url.clone(),
-                    to: vec![local_url.clone()],
-                }),
+                object: FollowRef::Embedded(follow(&other_url, &local_url)),
             };
             (id, "Accept", with_context(&answer)?)
         }
