@@ -15,3 +15,4 @@ mod processes;
 mod relay;
 mod remote;
 mod smoke;
+mod web;
