@@ -498,7 +498,25 @@ async fn community_post_comment_vote(backend: Backend) {
         format!("{post_path}#comment-{comment_id}")
     );
     let after = alice.get(&post_path).await;
-    assert!(after.body.contains(&format!("formaction=\"/comment/{comment_id}/vote\" name=\"score\" value=\"0\" data-vote=\"up\" aria-pressed=\"true\"")), "{}", after.body);
+    let pressed = format!(
+        "name=\"clear\" value=\"{comment_id}\" aria-pressed=\"true\" aria-label=\"Upvote\""
+    );
+    assert!(after.body.contains(&pressed), "{}", after.body);
+    // The thread's buttons share one form: `down` (or `up`, `clear`) carries the comment id.
+    let thread_vote = alice
+        .post(
+            "/comments/vote",
+            &[("csrf", &csrf), ("down", &comment_id.to_string())],
+        )
+        .await;
+    assert_eq!(
+        thread_vote.expect(303).location(),
+        format!("{post_path}#comment-{comment_id}")
+    );
+    let api = cairn
+        .get(&format!("/api/v1/comments/{comment_id}"), None)
+        .await;
+    assert_eq!(api.body["score"], -1, "{}", api.body);
     let json = alice
         .post_with(
             &format!("/post/{post_id}/vote"),

@@ -351,6 +351,7 @@ pub fn pages(state: ApiState) -> Router {
         .route("/post/{id}/comments", post(content::comment_on_post))
         .route("/comment/{id}/reply", post(content::reply))
         .route("/comment/{id}/vote", post(content::vote_comment))
+        .route("/comments/vote", post(content::vote_in_thread))
         .route(
             "/comment/{id}/delete",
             get(content::delete_comment_form).post(content::delete_comment),
