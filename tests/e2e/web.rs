@@ -800,6 +800,49 @@ async fn headers_assets_and_negotiation(backend: Backend) {
     cairn.stop().await;
 }
 
+/// Community listings and the feed page with the core's cursors.
+async fn listings_page_with_cursors(backend: Backend) {
+    let cairn = TestInstance::start(backend).await;
+    let mut alice = Browser::new(&cairn);
+    alice.sign_up("alice").await;
+    let token = alice.jar["cairn_session"].clone();
+    let user = cairn_tests::User {
+        name: "alice".into(),
+        token,
+    };
+    cairn.community(&user, "tea", "open").await;
+    for i in 0..23 {
+        cairn
+            .post_in(&user, "tea", &format!("Brew number {i}"))
+            .await;
+    }
+    let first = alice.get("/c/tea?sort=new").await;
+    first.expect(200);
+    assert_eq!(first.body.matches("class=\"card post-item\"").count(), 20);
+    assert!(first.body.contains("Brew number 22"));
+    assert!(first.body.contains("id=\"sort-new\""));
+    let at = first.body.find("id=\"next-page\"").expect("a next page");
+    let start = first.body[..at].rfind("href=\"").expect("href") + 6;
+    let href =
+        first.body[start..start + first.body[start..].find('"').unwrap()].replace("&amp;", "&");
+    let second = alice.get(&href).await;
+    second.expect(200);
+    assert_eq!(second.body.matches("class=\"card post-item\"").count(), 3);
+    assert!(second.body.contains("Brew number 0"));
+    assert!(!second.body.contains("id=\"next-page\""));
+    // The owner's feed pages the same way.
+    let feed = alice.get("/").await;
+    assert!(feed.body.contains("id=\"feed\""));
+    assert!(feed.body.contains("Brew number 22"));
+    assert!(feed.body.contains("id=\"next-page\""));
+    // A cursor this server did not give out is a friendly 400.
+    alice
+        .get("/c/tea?sort=top&cursor=nonsense")
+        .await
+        .expect(400);
+    cairn.stop().await;
+}
+
 /// Over https the cookies are `Secure`.
 async fn secure_cookies_over_https(backend: Backend) {
     let cairn = TestInstance::start_with(backend, |c| c.https = Some(true)).await;
@@ -831,5 +874,6 @@ backend_tests!(
     community_post_comment_vote,
     form_errors_keep_input,
     headers_assets_and_negotiation,
+    listings_page_with_cursors,
     secure_cookies_over_https,
 );
