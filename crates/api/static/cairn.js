@@ -94,14 +94,17 @@
       form.setAttribute("action", "/comment/" + id + "/reply");
       form.querySelector("textarea").id = "reply-" + id;
       form.querySelector("label").htmlFor = "reply-" + id;
+      // The form sits inside the thread's vote form, and a submit event does not leave a
+      // nested form, so it gets its own listener.
+      form.addEventListener("submit", submit);
       acts.after(form);
     }
     form.querySelector("textarea").focus();
   });
 
-  d.addEventListener("submit", function (e) {
+  function submit(e) {
     var form = e.target, b = e.submitter;
-    if (form.dataset.plain || !window.fetch) return;
+    if (e.defaultPrevented || form.dataset.plain || !window.fetch) return;
     if (b && b.hasAttribute("aria-pressed")) {
       e.preventDefault();
       vote(form, b);
@@ -109,5 +112,6 @@
       e.preventDefault();
       reply(form);
     }
-  });
+  }
+  d.addEventListener("submit", submit);
 })();
