@@ -300,6 +300,18 @@ pub async fn list(ctx: &Cairn, limit: i64, offset: i64) -> CoreResult<Vec<(Commu
         .await
 }
 
+/// The communities a person is an active member of, with their role, by title.
+pub async fn of_person(ctx: &Cairn, person_id: i64) -> CoreResult<Vec<(Community, Role)>> {
+    ctx.db()
+        .run(move |conn| -> CoreResult<_> {
+            Ok(MemberRow::communities_of(conn, person_id)?
+                .into_iter()
+                .map(|(m, c)| (Community::from(c), m.role.parse().unwrap_or(Role::Member)))
+                .collect())
+        })
+        .await
+}
+
 /// Joins a community as its membership mode allows; returns the resulting state.
 ///
 /// Open communities admit at once, approval communities record a pending request, invite

@@ -41,6 +41,28 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// A token derived from a secret token for one purpose (such as the CSRF token of a session):
+/// 128 bits of SHA-256 over the purpose and the secret, URL-safe base64. Whoever lacks the
+/// secret cannot compute it, and it reveals nothing about the secret.
+pub fn derived_token(purpose: &str, secret: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"cairn:");
+    h.update(purpose.as_bytes());
+    h.update(b":");
+    h.update(secret.as_bytes());
+    let digest = h.finalize();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+}
+
+/// Compares two strings in time that depends only on their lengths, for secrets.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
 /// An actor's RSA key pair in PEM form.
 #[derive(Debug, Clone)]
 pub struct KeyPair {

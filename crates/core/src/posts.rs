@@ -432,6 +432,48 @@ pub async fn newest_and_featured(
         .await
 }
 
+/// The signed-in member's feed: the posts of the communities they are an active member of,
+/// local or followed on other servers, newest first, a page at a time.
+pub async fn feed(
+    ctx: &Cairn,
+    user: &AuthUser,
+    cursor: Option<&str>,
+    limit: i64,
+) -> CoreResult<PostPage> {
+    let cursor = cursor
+        .filter(|c| !c.is_empty())
+        .map(|c| decode_cursor(c, PostSort::New))
+        .transpose()?;
+    let limit = limit.clamp(1, 50);
+    let viewer = user.clone();
+    ctx.db()
+        .run(move |conn| -> CoreResult<PostPage> {
+            let mut rows =
+                PostRow::feed_for_member(conn, viewer.person_id, cursor.as_ref(), limit + 1)?;
+            let more = rows.len() as i64 > limit;
+            rows.truncate(limit as usize);
+            let next_cursor = if more {
+                rows.last()
+                    .map(|(p, _, _)| encode_cursor(&PostCursor::New(p.published, p.id)))
+            } else {
+                None
+            };
+            let ids: Vec<i64> = rows.iter().map(|(p, _, _)| p.id).collect();
+            let mine: HashMap<i64, i32> = votes::my_post_votes(conn, viewer.person_id, &ids)?
+                .into_iter()
+                .collect();
+            let posts = rows
+                .into_iter()
+                .map(|r| {
+                    let v = mine.get(&r.0.id).copied();
+                    to_view(r, v)
+                })
+                .collect();
+            Ok(PostPage { posts, next_cursor })
+        })
+        .await
+}
+
 /// A person's recent visible posts.
 pub async fn recent_by_person(
     ctx: &Cairn,

@@ -88,18 +88,18 @@ pub async fn build(config: &Validated) -> anyhow::Result<Instance> {
         },
     );
     let html = cairn_api::web::routes(state.clone());
+    let pages = cairn_api::web::pages(state.clone());
     let negotiated = cairn_federation::negotiated_routes()
         .layer(cairn_federation::middleware((*federation).clone()))
         .layer(middleware::from_fn_with_state(html, negotiate));
     let federation_json =
         cairn_federation::json_routes().layer(cairn_federation::middleware((*federation).clone()));
-    let fallback = Router::new()
-        .fallback(cairn_api::web::not_found)
-        .with_state(state.clone());
+    let fallback = cairn_api::web::fallback(state.clone());
     let router = Router::new()
         .merge(cairn_api::api_routes(state))
         .merge(negotiated)
         .merge(federation_json)
+        .merge(pages)
         .fallback_service(fallback)
         .layer(DefaultBodyLimit::max(config.raw.max_body_bytes))
         .layer(TraceLayer::new_for_http());

@@ -350,6 +350,21 @@ impl MemberRow {
             .load(c))?)
     }
 
+    /// The communities a person is an active member of, by title.
+    pub fn communities_of(
+        conn: &mut AnyConn<'_>,
+        person_id: i64,
+    ) -> StorageResult<Vec<(MemberRow, CommunityRow)>> {
+        Ok(with_conn!(conn, |c| community_members::table
+            .inner_join(communities::table)
+            .filter(community_members::person_id.eq(person_id))
+            .filter(community_members::state.eq("active"))
+            .filter(communities::deleted.eq(false))
+            .order((communities::title.asc(), communities::id.asc()))
+            .select((MemberRow::as_select(), CommunityRow::as_select()))
+            .load(c))?)
+    }
+
     /// Number of memberships of a community in a given state.
     pub fn count(conn: &mut AnyConn<'_>, community_id: i64, state: &str) -> StorageResult<i64> {
         Ok(with_conn!(conn, |c| community_members::table

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::communities::CommunityRow;
 use crate::persons::PersonRow;
-use crate::schema::{communities, persons, posts};
+use crate::schema::{communities, community_members, persons, posts};
 use crate::{AnyConn, StorageResult, with_conn};
 
 /// A post row.
@@ -330,6 +330,48 @@ impl PostRow {
             .filter(posts::deleted.eq(false))
             .count()
             .get_result(c))?)
+    }
+
+    /// Visible posts of the communities a person is an active member of, newest first,
+    /// after the `New` cursor if given: the person's feed.
+    pub fn feed_for_member(
+        conn: &mut AnyConn<'_>,
+        person_id: i64,
+        cursor: Option<&PostCursor>,
+        limit: i64,
+    ) -> StorageResult<Vec<PostWithContext>> {
+        let after = match cursor {
+            Some(PostCursor::New(t, id)) => Some((*t, *id)),
+            _ => None,
+        };
+        Ok(with_conn!(conn, |c| {
+            let mine = community_members::table
+                .filter(community_members::person_id.eq(person_id))
+                .filter(community_members::state.eq("active"))
+                .select(community_members::community_id);
+            let mut q = posts::table
+                .inner_join(persons::table)
+                .inner_join(communities::table)
+                .filter(posts::community_id.eq_any(mine))
+                .filter(posts::deleted.eq(false))
+                .filter(posts::removed.eq(false))
+                .select((
+                    PostRow::as_select(),
+                    PersonRow::as_select(),
+                    CommunityRow::as_select(),
+                ))
+                .order((posts::published.desc(), posts::id.desc()))
+                .limit(limit)
+                .into_boxed();
+            if let Some((t, id)) = after {
+                q = q.filter(
+                    posts::published
+                        .lt(t)
+                        .or(posts::published.eq(t).and(posts::id.lt(id))),
+                );
+            }
+            q.load(c)
+        })?)
     }
 
     /// Recent visible posts by a person, newest first.
