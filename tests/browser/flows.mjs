@@ -1,0 +1,325 @@
+// The member's flow of issue 5, driven through the real web interface: sign up, create a
+// community, post, comment, reply, vote, edit, delete, sign out (and sign in again). It runs
+// once with JavaScript on and once with it off; where the two differ (comments, replies and
+// votes go through the script without a reload when it is on), each step checks the behaviour
+// of its mode.
+//
+// Locators are by role and label, as a screen reader user finds things; element ids and CSS
+// are used only to tell one comment from another in a thread, where nothing else can.
+
+import { Flow, check } from './lib.mjs';
+
+const PASSWORD = 'correct horse battery staple';
+
+/** The visible score next to the first vote buttons in `scope`. */
+async function scoreIn(scope) {
+  const text = await scope.locator('.votes .score').first().textContent();
+  return Number(text.trim());
+}
+
+/** Waits until `fn` holds, or fails with `message` after `ms`. */
+async function until(fn, message, ms = 10_000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      if (await fn()) return;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${message}${last ? ` (${last.message.split('\n')[0]})` : ''}`);
+}
+
+export async function memberFlow(report, session, { base, suffix }) {
+  const js = session.js;
+  const page = session.page;
+  const flow = new Flow(report, `Member flow, JavaScript ${js ? 'on' : 'off'}`);
+  const user = `ada_${suffix}`;
+  const communityName = `seeds_${suffix}`;
+  const communityTitle = `Seed savers ${suffix}`;
+  const state = {};
+
+  const nav = () => page.getByRole('navigation', { name: 'Site' });
+  const main = () => page.getByRole('main');
+  const go = async (p) => {
+    const resp = await page.goto(base + p);
+    return resp;
+  };
+
+  // With JavaScript on, a marker on `window` shows whether an action reloaded the page: the
+  // enhanced forms must not.
+  const mark = async () => {
+    if (js) await page.evaluate(() => (window.__cairnNoReload = true));
+  };
+  const stillSamePage = async (what) => {
+    if (!js) return;
+    const same = await page.evaluate(() => window.__cairnNoReload === true);
+    check(same, `${what} reloaded the page, but with JavaScript it should not`);
+  };
+
+  await flow.step('front page, signed out', [], async () => {
+    const resp = await go('/');
+    check(resp.ok(), `GET / answered ${resp.status()}`);
+    await nav().getByRole('link', { name: 'Sign up' }).waitFor();
+    await page.getByRole('heading', { name: 'Find a community' }).waitFor();
+    await session.checkPage('home-signed-out');
+  });
+
+  await flow.step('sign up', [], async () => {
+    await go('/');
+    await nav().getByRole('link', { name: 'Sign up' }).click();
+    await page.getByRole('heading', { name: 'Sign up', level: 1 }).waitFor();
+    // A refused form first: the message must say what is wrong and keep what was typed.
+    await main().getByLabel('Username').fill(user);
+    await main().getByLabel('Password', { exact: true }).fill('short');
+    await main().getByRole('button', { name: 'Create account' }).click();
+    await page.getByText(/password/i).and(page.locator('.error')).first().waitFor();
+    const kept = await main().getByLabel('Username').inputValue();
+    check(kept === user, `the refused sign-up form lost the username (has "${kept}")`);
+    const invalid = await main().getByLabel('Password', { exact: true }).getAttribute('aria-invalid');
+    check(invalid === 'true', 'the refused password field is not marked aria-invalid');
+    await session.checkPage('signup-refused');
+    await main().getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await main().getByRole('button', { name: 'Create account' }).click();
+    await nav().getByRole('link', { name: user }).waitFor();
+    await nav().getByRole('button', { name: 'Sign out' }).waitFor();
+  });
+
+  await flow.step('create a community', ['sign up'], async () => {
+    await go('/');
+    await nav().getByRole('link', { name: 'New community' }).click();
+    await page.getByRole('heading', { name: 'Start a community' }).waitFor();
+    await session.checkPage('community-new');
+    await main().getByLabel('Name', { exact: true }).fill(communityName);
+    await main().getByLabel('Title', { exact: true }).fill(communityTitle);
+    await main()
+      .getByLabel('Description')
+      .fill('We keep **heirloom** seeds alive and swap them every spring.');
+    await main().getByLabel('Kind').selectOption({ label: 'Working group' });
+    await main().getByRole('radio', { name: /^Open/ }).check();
+    await main().getByRole('button', { name: 'Create community' }).click();
+    await page.getByRole('heading', { name: communityTitle, level: 1 }).waitFor();
+    check(page.url().endsWith(`/c/${communityName}`), `landed on ${page.url()}`);
+    state.community = `/c/${communityName}`;
+    const about = main().getByRole('region', { name: 'About' });
+    await about.getByText('Working group').waitFor();
+    await about.getByRole('link', { name: user }).waitFor();
+    await about.locator('strong', { hasText: 'heirloom' }).waitFor();
+    await main().getByText(`@${communityName}@`).first().waitFor();
+    await main().getByRole('button', { name: 'Leave' }).waitFor();
+    if (js) {
+      await main().getByRole('button', { name: 'Copy handle' }).waitFor();
+    }
+    await session.checkPage('community');
+  });
+
+  await flow.step('post', ['create a community'], async () => {
+    await go(state.community);
+    await main().getByRole('link', { name: 'New post' }).click();
+    await page.getByRole('heading', { name: 'New post', level: 1 }).waitFor();
+    await session.checkPage('post-new');
+    state.title = `Tomato seeds to swap (${suffix})`;
+    await main().getByLabel('Title', { exact: true }).fill(state.title);
+    await main().getByLabel('Text (optional)').fill('I have *San Marzano* and Brandywine.\n\n- ask below');
+    await main().getByRole('button', { name: 'Post', exact: true }).click();
+    await page.getByRole('heading', { name: state.title, level: 1 }).waitFor();
+    const m = page.url().match(/\/post\/(\d+)$/);
+    check(m, `after posting the browser is on ${page.url()}, not a post page`);
+    state.post = `/post/${m[1]}`;
+    await main().locator('em', { hasText: 'San Marzano' }).waitFor();
+    // The new post is in the community's list and in the author's feed.
+    await go(state.community);
+    await main().getByRole('link', { name: state.title }).waitFor();
+    await go('/');
+    await main().getByRole('region', { name: 'Your feed' }).getByRole('link', { name: state.title }).waitFor();
+    await session.checkPage('home-signed-in');
+  });
+
+  await flow.step('comment', ['post'], async () => {
+    await go(state.post);
+    await mark();
+    const text = `Count me in for Brandywine (${suffix}).`;
+    await main().getByLabel('Add a comment').fill(text);
+    await main().getByRole('button', { name: 'Post comment' }).click();
+    const thread = page.locator('#comments');
+    const item = thread.locator(':scope > li', { hasText: text });
+    await item.waitFor();
+    await stillSamePage('posting a comment');
+    const id = await item.getAttribute('id');
+    check(/^comment-\d+$/.test(id || ''), `the new comment's item has id "${id}"`);
+    state.comment = id.slice('comment-'.length);
+    if (js) {
+      const left = await main().getByLabel('Add a comment').inputValue();
+      check(left === '', 'the comment box was not emptied after posting with the script');
+    } else {
+      check(page.url().includes(`#comment-${state.comment}`), `after commenting the browser is on ${page.url()}`);
+    }
+  });
+
+  await flow.step('reply', ['comment'], async () => {
+    await go(state.post);
+    await mark();
+    const parent = page.locator(`#comment-${state.comment}`);
+    await parent.getByRole('link', { name: 'Reply' }).first().click();
+    const text = `Brandywine needs a long season (${suffix}).`;
+    if (js) {
+      // The script opens the reply form in place, under the comment.
+      const box = parent.getByLabel('Your reply');
+      await box.waitFor();
+      await box.fill(text);
+      await parent.getByRole('button', { name: 'Post reply' }).click();
+    } else {
+      // Without the script the link leads to the comment's own page and its reply form.
+      await page.getByRole('heading', { name: /^Comment by/, level: 1 }).waitFor();
+      check(page.url().includes(`/comment/${state.comment}`), `the reply link led to ${page.url()}`);
+      await main().getByLabel(`Your reply to ${user}`).fill(text);
+      await main().getByRole('button', { name: 'Post reply' }).click();
+      await page.waitForURL(/\/post\/\d+/);
+    }
+    const reply = page.locator(`#comment-${state.comment} li`, { hasText: text });
+    await reply.waitFor();
+    await stillSamePage('posting a reply');
+    const id = await reply.getAttribute('id');
+    check(/^comment-\d+$/.test(id || ''), `the reply's item has id "${id}"`);
+    state.reply = id.slice('comment-'.length);
+    // The comment's permalink page shows the thread from it down, with the reply.
+    await go(`/comment/${state.comment}`);
+    await main().getByText(text).waitFor();
+    await main().getByRole('link', { name: 'See it in the whole thread' }).waitFor();
+    await session.checkPage('comment');
+  });
+
+  await flow.step('vote', ['comment'], async () => {
+    await go(state.post);
+    await mark();
+    const article = main().getByRole('article');
+    const up = article.getByRole('button', { name: 'Upvote' });
+    const down = article.getByRole('button', { name: 'Downvote' });
+    const before = await scoreIn(article);
+    await up.click();
+    await until(async () => (await up.getAttribute('aria-pressed')) === 'true', 'the upvote was not shown as pressed');
+    check((await scoreIn(article)) === before + 1, `the post's score did not go from ${before} to ${before + 1}`);
+    await down.click();
+    await until(async () => (await down.getAttribute('aria-pressed')) === 'true', 'the downvote was not shown as pressed');
+    check((await up.getAttribute('aria-pressed')) === 'false', 'the upvote stayed pressed after a downvote');
+    check((await scoreIn(article)) === before - 1, `the post's score is not ${before - 1} after a downvote`);
+    // Pressing the pressed button again withdraws the vote.
+    await down.click();
+    await until(async () => (await down.getAttribute('aria-pressed')) === 'false', 'the downvote could not be withdrawn');
+    check((await scoreIn(article)) === before, `the post's score is not back at ${before}`);
+    // And the comment.
+    const comment = page.locator(`#comment-${state.comment}`);
+    const cup = comment.getByRole('button', { name: 'Upvote' }).first();
+    const cbefore = await scoreIn(comment);
+    await cup.click();
+    await until(async () => (await cup.getAttribute('aria-pressed')) === 'true', "the comment's upvote was not shown as pressed");
+    check((await scoreIn(comment)) === cbefore + 1, `the comment's score did not go from ${cbefore} to ${cbefore + 1}`);
+    await stillSamePage('voting');
+    // The votes are stored, not only shown: a fresh load of the page agrees.
+    await go(state.post);
+    check((await scoreIn(main().getByRole('article'))) === before, 'after a reload the post score differs');
+    const reloaded = page.locator(`#comment-${state.comment}`).getByRole('button', { name: 'Upvote' }).first();
+    check((await reloaded.getAttribute('aria-pressed')) === 'true', "after a reload the comment's upvote is not pressed");
+    await session.checkPage('post');
+  });
+
+  await flow.step('edit', ['post'], async () => {
+    await go(state.post);
+    await main().getByRole('link', { name: 'Edit' }).click();
+    await page.getByRole('heading', { name: 'Edit post', level: 1 }).waitFor();
+    const title = main().getByLabel('Title', { exact: true });
+    check((await title.inputValue()) === state.title, 'the edit form does not hold the current title');
+    await session.checkPage('post-edit');
+    // An empty title is refused, and the form keeps the text.
+    await title.fill('');
+    await main().getByRole('button', { name: 'Save' }).click();
+    await main().locator('.error').first().waitFor();
+    const body = await main().getByLabel('Text (optional)').inputValue();
+    check(body.includes('San Marzano'), 'the refused edit form lost the text');
+    state.title = `Tomato and bean seeds to swap (${suffix})`;
+    await main().getByLabel('Title', { exact: true }).fill(state.title);
+    await main().getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: state.title, level: 1 }).waitFor();
+    await main().getByText('edited').first().waitFor();
+  });
+
+  await flow.step('profile', ['post'], async () => {
+    await go('/');
+    await nav().getByRole('link', { name: user }).click();
+    await page.getByRole('heading', { name: user, level: 1 }).waitFor();
+    await main().getByRole('region', { name: 'Communities' }).getByRole('link', { name: communityTitle }).waitFor();
+    await main().getByRole('region', { name: 'Recent posts' }).getByRole('link', { name: state.title }).waitFor();
+    await main().getByText(`@${user}@`).first().waitFor();
+    await session.checkPage('profile');
+  });
+
+  await flow.step('delete a comment', ['reply'], async () => {
+    await go(state.post);
+    const reply = page.locator(`#comment-${state.reply}`);
+    await reply.getByRole('link', { name: 'Delete' }).click();
+    await page.getByRole('heading', { name: 'Delete this comment?' }).waitFor();
+    await session.checkPage('delete-confirm');
+    await main().getByRole('button', { name: 'Delete' }).click();
+    await page.waitForURL(/\/post\/\d+/);
+    await page.locator(`#comment-${state.reply}`).getByText('[deleted]').waitFor();
+  });
+
+  await flow.step('delete the post', ['post'], async () => {
+    await go(state.post);
+    await main().getByRole('article').getByRole('link', { name: 'Delete' }).click();
+    await page.getByRole('heading', { name: 'Delete this post?' }).waitFor();
+    // "Keep it" goes back without deleting.
+    await main().getByRole('link', { name: 'Keep it' }).click();
+    await page.getByRole('heading', { name: state.title, level: 1 }).waitFor();
+    await main().getByRole('article').getByRole('link', { name: 'Delete' }).click();
+    await main().getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('heading', { name: communityTitle, level: 1 }).waitFor();
+    const left = await main().getByRole('link', { name: state.title }).count();
+    check(left === 0, 'the deleted post is still listed in its community');
+    const resp = await go(state.post);
+    check(resp.status() === 410 || resp.status() === 404, `the deleted post answers ${resp.status()}`);
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    await session.checkPage('post-deleted');
+  });
+
+  await flow.step('sign out', ['sign up'], async () => {
+    await go('/');
+    await nav().getByRole('button', { name: 'Sign out' }).click();
+    await nav().getByRole('link', { name: 'Sign in' }).waitFor();
+    check((await nav().getByRole('link', { name: user }).count()) === 0, 'the user is still named in the menu');
+    await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+    await session.checkPage('login');
+    // Signed out, the community page invites to sign in instead of offering to post.
+    if (state.community) {
+      await go(state.community);
+      await main().getByRole('link', { name: 'Sign in' }).first().waitFor();
+      check((await main().getByRole('link', { name: 'New post' }).count()) === 0, 'signed out, "New post" is still offered');
+      await session.checkPage('community-signed-out');
+    }
+    // Forms that need a session send a signed-out browser to sign in.
+    await go('/communities/new');
+    await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+  });
+
+  await flow.step('sign in', ['sign out'], async () => {
+    await go('/login');
+    await main().getByLabel('Username').fill(user);
+    await main().getByLabel('Password', { exact: true }).fill('not the password');
+    await main().getByRole('button', { name: 'Sign in' }).click();
+    await main().locator('.error').first().waitFor();
+    check((await main().getByLabel('Username').inputValue()) === user, 'the refused sign-in form lost the username');
+    await main().getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await main().getByRole('button', { name: 'Sign in' }).click();
+    await nav().getByRole('link', { name: user }).waitFor();
+  });
+
+  await flow.step('friendly not-found page', [], async () => {
+    const resp = await go('/c/no_such_community');
+    check(resp.status() === 404, `a missing community answers ${resp.status()}`);
+    await page.getByRole('heading', { level: 1 }).waitFor();
+    await main().getByRole('link', { name: 'Back to the front page' }).waitFor();
+    await session.checkPage('not-found');
+  });
+}
