@@ -59,6 +59,10 @@ export async function memberFlow(report, session, { base, suffix }) {
     check(same, `${what} reloaded the page, but with JavaScript it should not`);
   };
 
+  await flow.step('axe finds known faults (self-test)', [], async () => {
+    await session.axeSelfTest(base);
+  });
+
   await flow.step('front page, signed out', [], async () => {
     const resp = await go('/');
     check(resp.ok(), `GET / answered ${resp.status()}`);

@@ -218,6 +218,32 @@ export class Session {
     await page.emulateMedia({ colorScheme: 'light' });
   }
 
+  /**
+   * A clean axe report is only worth something if axe really ran on the page, so before the
+   * flows each mode's checking path is shown a page with known faults (an image without alt
+   * text, a field without a label, grey on grey) and must find them. The page is served under
+   * the instance's own origin by the browser itself, so the CSP and routing are as for Cairn.
+   */
+  async axeSelfTest(base) {
+    const url = `${base}/__cairn_axe_self_test`;
+    const html =
+      '<!doctype html><html lang="en"><head><title>Known faults</title><style>p{color:#bbb;background:#ccc}</style></head>' +
+      '<body><main><h1>Known faults</h1><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=">' +
+      '<input type="text"><p>Grey on grey</p></main></body></html>';
+    await this.page.route(url, (route) =>
+      route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: html }),
+    );
+    try {
+      await this.page.goto(url);
+      const result = this.js ? await runAxe(this.page) : await this.axeWithoutScript('light');
+      const found = new Set(result.violations.map((v) => v.id));
+      const missed = ['image-alt', 'label', 'color-contrast'].filter((id) => !found.has(id));
+      check(missed.length === 0, `axe missed the known faults ${missed.join(', ')}; found ${[...found].join(', ')}`);
+    } finally {
+      await this.page.unroute(url);
+    }
+  }
+
   async axe(name, scheme) {
     const entry = { page: name, js: this.js, scheme, blocking: [], other: [] };
     try {
