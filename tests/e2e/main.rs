@@ -16,3 +16,4 @@ mod processes;
 mod relay;
 mod remote;
 mod smoke;
+mod web;

@@ -32,12 +32,17 @@
   function vote(form, b) {
     var box = b.closest(".votes");
     send(form, b).then(function (r) { return r.json(); }).then(function (t) {
-      var up = box.querySelector("[data-vote=up]"), down = box.querySelector("[data-vote=down]");
+      var bs = box.querySelectorAll("button[aria-pressed]"), up = bs[0], down = bs[1];
       up.setAttribute("aria-pressed", t.my_vote === 1);
       down.setAttribute("aria-pressed", t.my_vote === -1);
-      up.value = t.my_vote === 1 ? "0" : "1";
-      down.value = t.my_vote === -1 ? "0" : "-1";
-      box.querySelector(".score").textContent = t.score;
+      if (up.name === "score") {
+        up.value = t.my_vote === 1 ? "0" : "1";
+        down.value = t.my_vote === -1 ? "0" : "-1";
+      } else {
+        up.name = t.my_vote === 1 ? "clear" : "up";
+        down.name = t.my_vote === -1 ? "clear" : "down";
+      }
+      box.querySelector("output").textContent = t.score;
     }).catch(function () {
       form.dataset.plain = "1";
       form.requestSubmit(b);
@@ -78,7 +83,7 @@
   // "Reply" links lead to the comment's own page, which has a reply form; with the script
   // they open the same form in place.
   d.addEventListener("click", function (e) {
-    var a = e.target.closest && e.target.closest("a.reply-link");
+    var a = e.target.closest && e.target.closest("a[href$='#reply']");
     var tpl = d.getElementById("reply-template");
     if (!a || !tpl) return;
     e.preventDefault();
@@ -89,20 +94,24 @@
       form.setAttribute("action", "/comment/" + id + "/reply");
       form.querySelector("textarea").id = "reply-" + id;
       form.querySelector("label").htmlFor = "reply-" + id;
+      // The form sits inside the thread's vote form, and a submit event does not leave a
+      // nested form, so it gets its own listener.
+      form.addEventListener("submit", submit);
       acts.after(form);
     }
     form.querySelector("textarea").focus();
   });
 
-  d.addEventListener("submit", function (e) {
+  function submit(e) {
     var form = e.target, b = e.submitter;
-    if (form.dataset.plain || !window.fetch) return;
-    if (b && b.dataset.vote) {
+    if (e.defaultPrevented || form.dataset.plain || !window.fetch) return;
+    if (b && b.hasAttribute("aria-pressed")) {
       e.preventDefault();
       vote(form, b);
     } else if (form.classList.contains("comment-form")) {
       e.preventDefault();
       reply(form);
     }
-  });
+  }
+  d.addEventListener("submit", submit);
 })();

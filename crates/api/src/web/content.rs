@@ -303,10 +303,26 @@ pub(crate) async fn vote_comment(
     form: Posted,
 ) -> WebResult {
     let id = parse_id(&raw)?;
+    let score = score_of(&form)?;
+    comment_vote(&s, &form, id, score).await
+}
+
+/// The vote buttons of a comment thread, which share one form to keep long threads light:
+/// the button sends `up`, `down` or `clear` with the comment's id as its value.
+pub(crate) async fn vote_in_thread(State(s): State<ApiState>, form: Posted) -> WebResult {
+    let (id, score) = [("up", 1), ("down", -1), ("clear", 0)]
+        .into_iter()
+        .find_map(|(name, score)| form.opt(name).map(|id| (id, score)))
+        .ok_or(WebError::BadForm)?;
+    let id = id.trim().parse().map_err(|_| WebError::BadForm)?;
+    comment_vote(&s, &form, id, score).await
+}
+
+async fn comment_vote(s: &ApiState, form: &Posted, id: i64, score: i64) -> WebResult {
     let back = form.back(&format!("/comment/{id}"));
     let user = form.viewer.require(&back)?;
-    let tally = votes::vote_comment(&s.ctx, user, id, score_of(&form)?).await?;
-    Ok(vote_answer(&form, tally, format!("{back}#comment-{id}")))
+    let tally = votes::vote_comment(&s.ctx, user, id, score).await?;
+    Ok(vote_answer(form, tally, format!("{back}#comment-{id}")))
 }
 
 /// The answer to a new comment: the script gets the comment's `<li>`, a browser goes to the

@@ -255,7 +255,7 @@ struct ErrorPage {
 /// Runs around every page: works out who is looking (once per request), renders error pages
 /// with the viewer's frame, sets the cookies the viewer needs and adds the security headers.
 async fn finish(State(state): State<ApiState>, mut req: Request, next: Next) -> Response {
-    let viewer = match Viewer::resolve(&state, req.headers(), req.uri()).await {
+    let viewer = match Viewer::resolve(&state, req.method(), req.headers(), req.uri()).await {
         Ok(v) => v,
         Err(e) => return secure(e.into_response()),
     };
@@ -351,6 +351,7 @@ pub fn pages(state: ApiState) -> Router {
         .route("/post/{id}/comments", post(content::comment_on_post))
         .route("/comment/{id}/reply", post(content::reply))
         .route("/comment/{id}/vote", post(content::vote_comment))
+        .route("/comments/vote", post(content::vote_in_thread))
         .route(
             "/comment/{id}/delete",
             get(content::delete_comment_form).post(content::delete_comment),

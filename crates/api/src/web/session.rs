@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Form, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Uri, header};
+use axum::http::{HeaderMap, Method, Uri, header};
 use cairn_core::model::AuthUser;
 use cairn_core::{CoreError, accounts, crypto};
 
@@ -64,7 +64,7 @@ pub(crate) struct Viewer {
     /// Cookies to set on the answer: a new double-submit token, or the removal of a session
     /// cookie whose session has ended.
     pub set_cookies: Vec<String>,
-    /// The path and query of the request, to come back to after signing in.
+    /// The path and query of a page, to come back to after signing in; `/` for a form.
     pub path: String,
     /// Whether cookies get `Secure`.
     pub secure: bool,
@@ -74,6 +74,7 @@ impl Viewer {
     /// Works out the viewer of a request from its cookies.
     pub(crate) async fn resolve(
         state: &ApiState,
+        method: &Method,
         headers: &HeaderMap,
         uri: &Uri,
     ) -> Result<Viewer, WebError> {
@@ -104,7 +105,12 @@ impl Viewer {
                 }
             },
         };
-        let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+        // Only a page can be returned to; after a form, sign-in returns to the front page.
+        let path = if method == Method::GET {
+            uri.path_and_query().map_or("/", |p| p.as_str()).to_owned()
+        } else {
+            "/".to_owned()
+        };
         Ok(Viewer {
             user,
             token,
@@ -135,7 +141,7 @@ impl FromRequestParts<ApiState> for Viewer {
         if let Some(v) = parts.extensions.get::<Viewer>() {
             return Ok(v.clone());
         }
-        Viewer::resolve(state, &parts.headers, &parts.uri).await
+        Viewer::resolve(state, &parts.method, &parts.headers, &parts.uri).await
     }
 }
 
