@@ -13,7 +13,7 @@ const PASSWORD = 'correct horse battery staple';
 
 /** The visible score next to the first vote buttons in `scope`. */
 async function scoreIn(scope) {
-  const text = await scope.locator('.votes .score').first().textContent();
+  const text = await scope.locator('.votes output').first().textContent();
   return Number(text.trim());
 }
 
@@ -114,7 +114,12 @@ export async function memberFlow(report, session, { base, suffix }) {
     await main().getByText(`@${communityName}@`).first().waitFor();
     await main().getByRole('button', { name: 'Leave' }).waitFor();
     if (js) {
-      await main().getByRole('button', { name: 'Copy handle' }).waitFor();
+      // The copy button puts the handle on the clipboard and says so.
+      const handle = (await main().locator('code', { hasText: `@${communityName}@` }).first().textContent()).trim();
+      await main().getByRole('button', { name: 'Copy handle' }).click();
+      await main().getByRole('button', { name: 'Copied' }).waitFor();
+      const copied = await page.evaluate(() => navigator.clipboard.readText());
+      check(copied === handle, `the clipboard holds "${copied}", not the handle "${handle}"`);
     }
     await session.checkPage('community');
   });
@@ -133,9 +138,18 @@ export async function memberFlow(report, session, { base, suffix }) {
     check(m, `after posting the browser is on ${page.url()}, not a post page`);
     state.post = `/post/${m[1]}`;
     await main().locator('em', { hasText: 'San Marzano' }).waitFor();
-    // The new post is in the community's list and in the author's feed.
+    // The new post is in the community's list, under each sort, and in the author's feed.
     await go(state.community);
     await main().getByRole('link', { name: state.title }).waitFor();
+    const sorts = main().getByRole('navigation', { name: 'Sort posts' });
+    for (const sort of ['New', 'Top', 'Hot']) {
+      await sorts.getByRole('link', { name: sort }).click();
+      await until(
+        async () => (await sorts.getByRole('link', { name: sort }).getAttribute('aria-current')) === 'page',
+        `the "${sort}" tab is not marked as the current one`,
+      );
+      await main().getByRole('link', { name: state.title }).waitFor();
+    }
     await go('/');
     await main().getByRole('region', { name: 'Your feed' }).getByRole('link', { name: state.title }).waitFor();
     await session.checkPage('home-signed-in');
@@ -188,11 +202,38 @@ export async function memberFlow(report, session, { base, suffix }) {
     const id = await reply.getAttribute('id');
     check(/^comment-\d+$/.test(id || ''), `the reply's item has id "${id}"`);
     state.reply = id.slice('comment-'.length);
+    // A comment's thread collapses from its summary line and opens again.
+    await go(state.post);
+    const summary = page.locator(`#comment-${state.comment} > details > summary`);
+    await summary.click();
+    await until(async () => !(await page.getByText(text).isVisible()), 'collapsing the comment left its reply visible');
+    await summary.click();
+    await page.getByText(text).waitFor();
     // The comment's permalink page shows the thread from it down, with the reply.
     await go(`/comment/${state.comment}`);
     await main().getByText(text).waitFor();
     await main().getByRole('link', { name: 'See it in the whole thread' }).waitFor();
     await session.checkPage('comment');
+  });
+
+  await flow.step('markup in a comment is escaped or sanitized', ['post'], async () => {
+    await go(state.post);
+    const dialogs = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      d.dismiss().catch(() => {});
+    });
+    const probe = `Probe ${suffix} <script>alert("s")</script> <img alt="probe" src="data:," onerror="alert('i')"> **bold**`;
+    await main().getByLabel('Add a comment').fill(probe);
+    await main().getByRole('button', { name: 'Post comment' }).click();
+    const item = page.locator('#comments > li', { hasText: `Probe ${suffix}` });
+    await item.waitFor();
+    await go(state.post);
+    const again = page.locator('#comments > li', { hasText: `Probe ${suffix}` });
+    await again.locator('strong', { hasText: 'bold' }).waitFor();
+    check((await again.locator('script').count()) === 0, 'a <script> from a comment reached the page');
+    check((await again.locator('img[onerror]').count()) === 0, 'an onerror handler from a comment reached the page');
+    check(dialogs.length === 0, `a comment ran script: ${dialogs.join(', ')}`);
   });
 
   await flow.step('vote', ['comment'], async () => {
@@ -317,6 +358,50 @@ export async function memberFlow(report, session, { base, suffix }) {
     await main().getByLabel('Password', { exact: true }).fill(PASSWORD);
     await main().getByRole('button', { name: 'Sign in' }).click();
     await nav().getByRole('link', { name: user }).waitFor();
+  });
+
+  await flow.step('another member finds, joins and leaves the community', ['create a community', 'sign in'], async () => {
+    const other = `bo_${suffix}`;
+    await nav().getByRole('button', { name: 'Sign out' }).click();
+    await nav().getByRole('link', { name: 'Sign up' }).click();
+    await main().getByLabel('Username').fill(other);
+    await main().getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await main().getByRole('button', { name: 'Create account' }).click();
+    await nav().getByRole('link', { name: other }).waitFor();
+    // The find box takes the community's handle and leads to it as a member.
+    const host = new URL(base).host;
+    await main().getByLabel('Handle or address').fill(`${communityName}@${host}`);
+    await main().getByRole('button', { name: 'Follow' }).click();
+    await page.getByRole('heading', { name: communityTitle, level: 1 }).waitFor();
+    await main().getByText('You are a member').waitFor();
+    await main().getByRole('button', { name: 'Leave' }).click();
+    await main().getByRole('button', { name: 'Join' }).waitFor();
+    const count = async () => Number((await main().getByRole('definition').nth(2).textContent()).trim());
+    const before = await count();
+    await main().getByRole('button', { name: 'Join' }).click();
+    await main().getByText('You are a member').waitFor();
+    check((await count()) === before + 1, `joining did not raise the member count from ${before}`);
+    await go('/');
+    await nav().getByRole('button', { name: 'Sign out' }).click();
+    await nav().getByRole('link', { name: 'Sign in' }).waitFor();
+  });
+
+  await flow.step('keyboard: skip link and visible focus', [], async () => {
+    await go('/');
+    await page.keyboard.press('Tab');
+    const skip = page.getByRole('link', { name: 'Skip to content' });
+    check(await skip.evaluate((el) => el === document.activeElement), 'the first Tab does not reach "Skip to content"');
+    check(await skip.isVisible(), '"Skip to content" is not visible when focused');
+    const box = await skip.boundingBox();
+    check(box && box.x >= 0 && box.y >= 0, '"Skip to content" is focused but off screen');
+    await page.keyboard.press('Enter');
+    check(page.url().endsWith('#main'), `the skip link led to ${page.url()}`);
+    // The next Tab goes to the first control inside the main content, not back to the menu.
+    await page.keyboard.press('Tab');
+    const inMain = await page.evaluate(() => document.getElementById('main').contains(document.activeElement));
+    check(inMain, 'after skipping, Tab does not land inside the main content');
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    check(outline !== 'none', 'the focused control has no visible outline');
   });
 
   await flow.step('friendly not-found page', [], async () => {

@@ -135,6 +135,8 @@ export class Session {
   static async open(report, browser, { js, out, label }) {
     const options = { viewport: DESKTOP, colorScheme: 'light', locale: 'en-GB', timezoneId: 'UTC' };
     const context = await browser.newContext({ ...options, javaScriptEnabled: js });
+    // The copy button writes to the clipboard, which a headless page may only do when allowed.
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
     // axe cannot run inside a page whose JavaScript is off, so with JavaScript off each page's
     // HTML is checked again in this second context, which may run scripts (see axeWithoutScript).
     const checker = js ? null : await browser.newContext({ ...options, javaScriptEnabled: true });
