@@ -212,6 +212,15 @@ export class Session {
     for (const [what, size, scheme] of shots) {
       await page.setViewportSize(size);
       await page.emulateMedia({ colorScheme: scheme });
+      if (what === 'phone') {
+        // On a phone the page must fit its width: sideways scrolling is a layout fault.
+        const [scroll, width] = await within(10_000, 'measuring the page', this.measure());
+        if (scroll > width) {
+          this.report.problems.push(
+            `${this.label}: ${name} is ${scroll} px wide at a ${width} px wide phone screen`,
+          );
+        }
+      }
       const file = path.join(dir, `${name}.${mode}.${what}.png`);
       await page.screenshot({ path: file, fullPage: true });
       this.report.screenshots.push(file);
@@ -243,6 +252,19 @@ export class Session {
       check(missed.length === 0, `axe missed the known faults ${missed.join(', ')}; found ${[...found].join(', ')}`);
     } finally {
       await this.page.unroute(url);
+    }
+  }
+
+  /** The page's scrolling width and the viewport's width. */
+  async measure() {
+    // With JavaScript off the page cannot be asked, so its layout is measured by the DevTools
+    // protocol instead, which works either way.
+    const cdp = await this.context.newCDPSession(this.page);
+    try {
+      const m = await cdp.send('Page.getLayoutMetrics');
+      return [Math.ceil(m.cssContentSize.width), Math.floor(m.cssLayoutViewport.clientWidth)];
+    } finally {
+      await cdp.detach();
     }
   }
 
