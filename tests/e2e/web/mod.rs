@@ -481,6 +481,32 @@ async fn form_errors_keep_input(backend: Backend) {
     assert!(post.body.contains(">Kept text</textarea>"));
     assert!(post.body.contains("id=\"post-url-error\""));
 
+    // The find box: an unknown name is explained next to the box, with what was typed; an
+    // address of a community here follows (joins) it.
+    let mut bob = Browser::new(&cairn);
+    bob.sign_up("bob").await;
+    let unknown = bob
+        .submit("/", "/communities/find", &[("handle", "no_such_group")])
+        .await;
+    unknown.expect(422);
+    assert!(
+        unknown.body.contains("id=\"find-handle-error\""),
+        "{}",
+        unknown.body
+    );
+    assert!(unknown.body.contains("value=\"no_such_group\""));
+    let address = cairn.url("/c/bees");
+    let found = bob
+        .submit("/", "/communities/find", &[("handle", &address)])
+        .await;
+    assert_eq!(
+        found.expect(303).location(),
+        format!("/c/bees@{}", cairn.domain)
+    );
+    let page = bob.get(found.location()).await;
+    page.expect(200);
+    assert!(page.body.contains("You are a member"), "{}", page.body);
+
     // A taken username on sign-up keeps the name and explains.
     let mut other = Browser::new(&cairn);
     let taken = other
