@@ -236,6 +236,22 @@ export async function memberFlow(report, session, { base, suffix }) {
     check(dialogs.length === 0, `a comment ran script: ${dialogs.join(', ')}`);
   });
 
+  // Changing a hidden field needs a script in the page, so this runs with JavaScript on only;
+  // it also shows that the script falls back to a plain submission when its request fails.
+  if (js) {
+    await flow.step('a form with a stale security token gets a friendly 403', ['post'], async () => {
+      await go(state.post);
+      const form = main().locator('form', { has: page.getByLabel('Add a comment') });
+      await form.locator('input[name="csrf"]').evaluate((el) => (el.value = 'stale'));
+      await main().getByLabel('Add a comment').fill('This should not be posted.');
+      await main().getByRole('button', { name: 'Post comment' }).click();
+      await page.getByRole('heading', { name: 'This form has expired', level: 1 }).waitFor();
+      await session.checkPage('form-expired');
+      await go(state.post);
+      check((await main().getByText('This should not be posted.').count()) === 0, 'the comment with a stale token was posted');
+    });
+  }
+
   await flow.step('vote', ['comment'], async () => {
     await go(state.post);
     await mark();
