@@ -400,6 +400,39 @@ export async function memberFlow(report, session, { base, suffix }) {
     await go('/');
     await nav().getByRole('button', { name: 'Sign out' }).click();
     await nav().getByRole('link', { name: 'Sign in' }).waitFor();
+    state.other = other;
+  });
+
+  await flow.step('a community that admits by approval takes requests to join', ['another member finds, joins and leaves the community'], async () => {
+    const signIn = async (name) => {
+      await go('/login');
+      await main().getByLabel('Username').fill(name);
+      await main().getByLabel('Password', { exact: true }).fill(PASSWORD);
+      await main().getByRole('button', { name: 'Sign in' }).click();
+      await nav().getByRole('link', { name }).waitFor();
+    };
+    const signOut = async () => {
+      await nav().getByRole('button', { name: 'Sign out' }).click();
+      await nav().getByRole('link', { name: 'Sign in' }).waitFor();
+    };
+    const title = `Seed library ${suffix}`;
+    await signIn(user);
+    await go('/communities/new');
+    await main().getByLabel('Name', { exact: true }).fill(`library_${suffix}`);
+    await main().getByLabel('Title', { exact: true }).fill(title);
+    await main().getByRole('radio', { name: /^Approval/ }).check();
+    await main().getByRole('button', { name: 'Create community' }).click();
+    await page.getByRole('heading', { name: title, level: 1 }).waitFor();
+    const path = new URL(page.url()).pathname;
+    await signOut();
+    await signIn(state.other);
+    await go(path);
+    await main().getByRole('button', { name: 'Request to join' }).click();
+    await main().getByText('Your request to join is waiting for a moderator').waitFor();
+    await session.checkPage('community-pending');
+    await main().getByRole('button', { name: 'Withdraw request' }).click();
+    await main().getByRole('button', { name: 'Request to join' }).waitFor();
+    await signOut();
   });
 
   await flow.step('keyboard: skip link and visible focus', [], async () => {
