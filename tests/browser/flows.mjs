@@ -35,7 +35,7 @@ async function until(fn, message, ms = 10_000) {
 export async function memberFlow(report, session, { base, suffix }) {
   const js = session.js;
   const page = session.page;
-  const flow = new Flow(report, `Member flow, JavaScript ${js ? 'on' : 'off'}`);
+  const flow = new Flow(report, `Member flow, JavaScript ${js ? 'on' : 'off'}`, session);
   const user = `ada_${suffix}`;
   const communityName = `seeds_${suffix}`;
   const communityTitle = `Seed savers ${suffix}`;

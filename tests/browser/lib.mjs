@@ -346,9 +346,25 @@ async function axeOn(page) {
  * recorded as skipped with the reason, so one failure does not hide what else works.
  */
 export class Flow {
-  constructor(report, name) {
+  constructor(report, name, session) {
     this.entry = { name, steps: [] };
+    this.session = session;
     report.flows.push(this.entry);
+  }
+
+  /** A screenshot of the page as a step failed, to see what the browser saw; its file name. */
+  async failureShot(step) {
+    const s = this.session;
+    if (!s) return null;
+    const dir = path.join(s.out, 'screenshots');
+    const file = path.join(dir, `FAILED.${s.js ? 'js' : 'nojs'}.${step.replace(/[^a-z0-9]+/gi, '-')}.png`);
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      await within(10_000, 'the failure screenshot', s.page.screenshot({ path: file, fullPage: true }));
+      return file;
+    } catch {
+      return null;
+    }
   }
 
   async step(name, needs, fn) {
@@ -365,8 +381,11 @@ export class Flow {
       await within(120_000, 'the step', fn());
       this.entry.steps.push({ name, status: 'pass', ms: Date.now() - t0 });
     } catch (e) {
-      const detail = (e && e.message ? e.message : String(e)).split('\n').slice(0, 6).join(' | ');
-      this.entry.steps.push({ name, status: 'fail', ms: Date.now() - t0, detail });
+      // playwright-core colours its call logs for terminals; the report is plain text.
+      const text = (e && e.message ? e.message : String(e)).replace(/\x1b\[[0-9;]*m/g, '');
+      const detail = text.split('\n').filter((l) => l.trim()).slice(0, 6).join(' | ').slice(0, 800);
+      const shot = await this.failureShot(name);
+      this.entry.steps.push({ name, status: 'fail', ms: Date.now() - t0, detail: shot ? `${detail} (screenshot: ${shot})` : detail });
     }
   }
 }
