@@ -186,7 +186,10 @@ export async function memberFlow(report, session, { base, suffix }) {
       // The script opens the reply form in place, under the comment.
       const box = parent.getByLabel('Your reply');
       await box.waitFor();
+      check(await box.evaluate((el) => el === document.activeElement), 'the opened reply box does not have the focus');
       await box.fill(text);
+      // The form the script opened is part of the page too.
+      await session.checkPage('post-reply-open');
       await parent.getByRole('button', { name: 'Post reply' }).click();
     } else {
       // Without the script the link leads to the comment's own page and its reply form.
