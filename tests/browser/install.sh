@@ -10,6 +10,22 @@
 # the script does nothing, so running it again costs a moment.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+
+# The system Chromium comes from Debian's packages. As root with apt-get (CI, a fresh machine),
+# install it, so that the README's test command needs no set-up of its own; anyone else is told
+# what to install.
+chromium="${CAIRN_CHROMIUM:-/usr/bin/chromium}"
+if [[ ! -x "$chromium" ]]; then
+  if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "tests/browser/install.sh: installing chromium and chromium-driver with apt-get" >&2
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver
+  else
+    echo "tests/browser/install.sh: $chromium is missing; install Debian's chromium and chromium-driver (sudo apt-get install chromium chromium-driver) or set CAIRN_CHROMIUM" >&2
+    exit 1
+  fi
+fi
+
 cache="${1:-${CAIRN_BROWSER_CACHE:-$HOME/.cache/cairn-browser}}"
 mkdir -p "$cache"
 
