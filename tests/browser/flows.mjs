@@ -120,6 +120,10 @@ export async function memberFlow(report, session, { base, suffix }) {
       await main().getByRole('button', { name: 'Copied' }).waitFor();
       const copied = await page.evaluate(() => navigator.clipboard.readText());
       check(copied === handle, `the clipboard holds "${copied}", not the handle "${handle}"`);
+    } else {
+      // Without the script the button could do nothing, so it must not be shown.
+      const shown = await page.locator('#copy-handle').isVisible();
+      check(!shown, 'the copy button shows although it needs the script');
     }
     await session.checkPage('community');
   });
