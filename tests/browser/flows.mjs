@@ -263,6 +263,9 @@ export async function memberFlow(report, session, { base, suffix }) {
     await go(state.post);
     await mark();
     const article = main().getByRole('article');
+    // The pair of vote buttons is a group named by the post's title, so a screen reader says
+    // what the buttons vote on.
+    await article.getByRole('group', { name: state.title }).waitFor();
     const up = article.getByRole('button', { name: 'Upvote' });
     const down = article.getByRole('button', { name: 'Downvote' });
     const before = await scoreIn(article);

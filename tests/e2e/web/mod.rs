@@ -243,7 +243,7 @@ async fn community_post_comment_vote(backend: Backend) {
         .parse()
         .expect("post id");
     let post = alice.get(&post_path).await;
-    assert!(post.body.contains("<h1>Hot piles</h1>"));
+    assert!(post.body.contains("<h1 id=\"post-heading\">Hot piles</h1>"));
     assert!(post.body.contains("<em>weekly</em>"));
     assert!(post.body.contains("id=\"comment-form\""));
     // The member's feed on the front page has it.
@@ -384,7 +384,11 @@ async fn community_post_comment_vote(backend: Backend) {
         .await;
     assert_eq!(saved.expect(303).location(), post_path);
     let edited = alice.get(&post_path).await;
-    assert!(edited.body.contains("<h1>Hot compost piles</h1>"));
+    assert!(
+        edited
+            .body
+            .contains("<h1 id=\"post-heading\">Hot compost piles</h1>")
+    );
     assert!(!edited.body.contains("example.com/piles"));
     // Bob may not edit it.
     bob.get(&format!("/post/{post_id}/edit")).await.expect(403);
