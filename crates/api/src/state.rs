@@ -12,6 +12,8 @@ pub struct ApiState {
     pub ctx: Cairn,
     /// Rate limiters.
     pub limits: Limiters,
+    /// The versioned URLs of the web interface's stylesheet and script.
+    pub assets: crate::web::AssetUrls,
 }
 
 impl ApiState {
@@ -20,6 +22,7 @@ impl ApiState {
         Self {
             ctx,
             limits: Limiters::new(limits),
+            assets: crate::web::AssetUrls::new(),
         }
     }
 }

@@ -2,8 +2,6 @@
 //! their URLs carry a hash of their content (`/static/cairn.css?v=HASH`), so a new version
 //! has a new URL and caches never serve a stale one.
 
-use std::sync::LazyLock;
-
 use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -15,22 +13,33 @@ pub(crate) const CSS: &str = include_str!("../../static/cairn.css");
 /// The script.
 pub(crate) const JS: &str = include_str!("../../static/cairn.js");
 
-static CSS_URL: LazyLock<String> = LazyLock::new(|| versioned("/static/cairn.css", CSS));
-static JS_URL: LazyLock<String> = LazyLock::new(|| versioned("/static/cairn.js", JS));
-
 fn versioned(path: &str, content: &str) -> String {
     let hash = crypto::token_hash(content);
     format!("{path}?v={}", hash.get(..12).unwrap_or(&hash))
 }
 
-/// The stylesheet's versioned URL.
-pub(crate) fn css_url() -> &'static str {
-    CSS_URL.as_str()
+/// The versioned URLs of the stylesheet and the script, worked out once when the state is
+/// built (there are no globals) and shared by every page.
+#[derive(Debug, Clone)]
+pub struct AssetUrls {
+    pub css: std::sync::Arc<str>,
+    pub js: std::sync::Arc<str>,
 }
 
-/// The script's versioned URL.
-pub(crate) fn js_url() -> &'static str {
-    JS_URL.as_str()
+impl AssetUrls {
+    /// Hashes the embedded files.
+    pub fn new() -> Self {
+        Self {
+            css: versioned("/static/cairn.css", CSS).into(),
+            js: versioned("/static/cairn.js", JS).into(),
+        }
+    }
+}
+
+impl Default for AssetUrls {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {

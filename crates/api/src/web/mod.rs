@@ -29,6 +29,7 @@ use cairn_core::CoreError;
 use cairn_core::model::Community;
 
 use crate::state::ApiState;
+pub use assets::AssetUrls;
 use session::Viewer;
 
 /// The Content-Security-Policy of every page: only Cairn's own stylesheet and script, no
@@ -44,8 +45,8 @@ pub(crate) struct Chrome {
     pub site_name: String,
     pub user: Option<String>,
     pub csrf: String,
-    pub css: &'static str,
-    pub js: &'static str,
+    pub css: std::sync::Arc<str>,
+    pub js: std::sync::Arc<str>,
     /// The sign-in link, which returns to the current page.
     pub login: String,
 }
@@ -57,8 +58,8 @@ impl Chrome {
             site_name: settings.site_name.clone(),
             user: viewer.user.as_ref().map(|u| u.name.clone()),
             csrf: viewer.csrf.clone(),
-            css: assets::css_url(),
-            js: assets::js_url(),
+            css: state.assets.css.clone(),
+            js: state.assets.js.clone(),
             login: login_url(&viewer.path),
         }
     }
