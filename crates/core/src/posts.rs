@@ -373,38 +373,50 @@ pub async fn list_for_community(
     let viewer = viewer.cloned();
     ctx.db()
         .run(move |conn| -> CoreResult<PostPage> {
-            let mut rows =
+            let rows =
                 PostRow::list_for_community(conn, community.id, sort, cursor.as_ref(), limit + 1)?;
-            let more = rows.len() as i64 > limit;
-            rows.truncate(limit as usize);
-            let next_cursor = if more {
-                rows.last().map(|(p, _, _)| {
-                    encode_cursor(&match sort {
-                        PostSort::New => PostCursor::New(p.published, p.id),
-                        PostSort::Hot => PostCursor::Hot(p.hot_rank, p.id),
-                        PostSort::Top => PostCursor::Top(p.score, p.id),
-                    })
-                })
-            } else {
-                None
-            };
-            let ids: Vec<i64> = rows.iter().map(|(p, _, _)| p.id).collect();
-            let mine: HashMap<i64, i32> = match &viewer {
-                Some(u) => votes::my_post_votes(conn, u.person_id, &ids)?
-                    .into_iter()
-                    .collect(),
-                None => HashMap::new(),
-            };
-            let posts = rows
-                .into_iter()
-                .map(|r| {
-                    let v = mine.get(&r.0.id).copied();
-                    to_view(r, v)
-                })
-                .collect();
-            Ok(PostPage { posts, next_cursor })
+            page_of(conn, rows, limit, sort, viewer.map(|u| u.person_id))
         })
         .await
+}
+
+/// Makes a page of `rows`, fetched with one row more than `limit` to learn whether another
+/// page follows: the cursor of the next page in `sort` order, and the viewer's own votes.
+fn page_of(
+    conn: &mut AnyConn<'_>,
+    mut rows: Vec<PostWithContext>,
+    limit: i64,
+    sort: PostSort,
+    viewer: Option<i64>,
+) -> CoreResult<PostPage> {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more {
+        rows.last().map(|(p, _, _)| {
+            encode_cursor(&match sort {
+                PostSort::New => PostCursor::New(p.published, p.id),
+                PostSort::Hot => PostCursor::Hot(p.hot_rank, p.id),
+                PostSort::Top => PostCursor::Top(p.score, p.id),
+            })
+        })
+    } else {
+        None
+    };
+    let ids: Vec<i64> = rows.iter().map(|(p, _, _)| p.id).collect();
+    let mine: HashMap<i64, i32> = match viewer {
+        Some(person_id) => votes::my_post_votes(conn, person_id, &ids)?
+            .into_iter()
+            .collect(),
+        None => HashMap::new(),
+    };
+    let posts = rows
+        .into_iter()
+        .map(|r| {
+            let v = mine.get(&r.0.id).copied();
+            to_view(r, v)
+        })
+        .collect();
+    Ok(PostPage { posts, next_cursor })
 }
 
 /// The newest visible posts of a local community (for its outbox), and its featured posts.
@@ -448,28 +460,9 @@ pub async fn feed(
     let viewer = user.clone();
     ctx.db()
         .run(move |conn| -> CoreResult<PostPage> {
-            let mut rows =
+            let rows =
                 PostRow::feed_for_member(conn, viewer.person_id, cursor.as_ref(), limit + 1)?;
-            let more = rows.len() as i64 > limit;
-            rows.truncate(limit as usize);
-            let next_cursor = if more {
-                rows.last()
-                    .map(|(p, _, _)| encode_cursor(&PostCursor::New(p.published, p.id)))
-            } else {
-                None
-            };
-            let ids: Vec<i64> = rows.iter().map(|(p, _, _)| p.id).collect();
-            let mine: HashMap<i64, i32> = votes::my_post_votes(conn, viewer.person_id, &ids)?
-                .into_iter()
-                .collect();
-            let posts = rows
-                .into_iter()
-                .map(|r| {
-                    let v = mine.get(&r.0.id).copied();
-                    to_view(r, v)
-                })
-                .collect();
-            Ok(PostPage { posts, next_cursor })
+            page_of(conn, rows, limit, PostSort::New, Some(viewer.person_id))
         })
         .await
 }
