@@ -61,16 +61,13 @@ pub async fn resolve(ctx: &Cairn, handle: &str) -> CoreResult<Person> {
         }
         return remote_resolver(ctx)?.person(handle).await;
     }
-    let bare = handle.trim_start_matches('@');
-    let Some((name, host)) = bare.split_once('@') else {
-        return crate::accounts::person_by_name(ctx, bare).await;
+    let Some((name, host)) = crate::remote::split_handle(
+        handle,
+        "A person is named name@host, or by the URL of their profile.",
+    )?
+    else {
+        return crate::accounts::person_by_name(ctx, handle.trim_start_matches('@')).await;
     };
-    if name.is_empty() || host.is_empty() || host.contains(['/', '@']) {
-        return Err(CoreError::invalid(
-            "invalid_handle",
-            "A person is named name@host, or by the URL of their profile.",
-        ));
-    }
     if host.eq_ignore_ascii_case(&ctx.settings().domain) {
         return crate::accounts::person_by_name(ctx, name).await;
     }

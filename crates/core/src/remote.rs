@@ -225,21 +225,29 @@ pub trait Resolver: Send + Sync + Debug {
     fn backfill<'a>(&'a self, community: &'a Community) -> BoxFuture<'a, CoreResult<usize>>;
 }
 
+/// Splits a handle, `name@host` with an optional leading `@`, into its name and host: `None`
+/// when it has no host part, and an `invalid_handle` error, saying `expected`, when either part
+/// is empty or malformed.
+pub(crate) fn split_handle<'a>(
+    handle: &'a str,
+    expected: &'static str,
+) -> CoreResult<Option<(&'a str, &'a str)>> {
+    let bare = handle.trim_start_matches('@');
+    let Some((name, host)) = bare.split_once('@') else {
+        return Ok(None);
+    };
+    if name.is_empty() || host.is_empty() || host.contains(['/', '@']) {
+        return Err(CoreError::invalid("invalid_handle", expected));
+    }
+    Ok(Some((name, host)))
+}
+
 /// Resolves a remote community handle (`name@host`) through the installed resolver.
 pub async fn resolve_community(ctx: &Cairn, handle: &str) -> CoreResult<Community> {
-    let (name, host) = handle
-        .trim_start_matches('!')
-        .trim_start_matches('@')
-        .split_once('@')
-        .ok_or_else(|| {
-            CoreError::invalid("invalid_handle", "A remote community is named name@host.")
-        })?;
-    if name.is_empty() || host.is_empty() || host.contains('/') || host.contains('@') {
-        return Err(CoreError::invalid(
-            "invalid_handle",
-            "A remote community is named name@host.",
-        ));
-    }
+    const EXPECTED: &str = "A remote community is named name@host.";
+    // Lemmy writes communities as `!name@host`.
+    let (name, host) = split_handle(handle.trim_start_matches('!'), EXPECTED)?
+        .ok_or_else(|| CoreError::invalid("invalid_handle", EXPECTED))?;
     if host.eq_ignore_ascii_case(&ctx.settings().domain) {
         return crate::communities::by_name(ctx, name).await;
     }
