@@ -196,14 +196,14 @@ pub(crate) async fn undone_followee(
     let (follower, followee) = match member {
         Some(m) => (
             cairn_core::accounts::person_by_id(data, m.person_id).await?,
-            stored_url(
+            crate::convert::url(
                 &cairn_core::communities::by_id(data, m.community_id)
                     .await?
                     .ap_id,
             )?,
         ),
         None => match people::by_follow_id(data, &follow_id).await? {
-            Some((follower, followee)) => (follower, stored_url(&followee.ap_id)?),
+            Some((follower, followee)) => (follower, crate::convert::url(&followee.ap_id)?),
             None => return Err(unknown()),
         },
     };
@@ -211,10 +211,6 @@ pub(crate) async fn undone_followee(
         return Err(not_own());
     }
     Ok(followee)
-}
-
-fn stored_url(s: &str) -> Result<Url, FederationError> {
-    Url::parse(s).map_err(|e| FederationError::Internal(format!("stored id {s}: {e}")))
 }
 
 #[async_trait]
