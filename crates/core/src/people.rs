@@ -55,11 +55,11 @@ pub struct Followed {
 pub async fn resolve(ctx: &Cairn, handle: &str) -> CoreResult<Person> {
     let handle = handle.trim();
     if handle.starts_with("https://") || handle.starts_with("http://") {
-        let local_prefix = format!("{}/u/", ctx.urls().base());
+        let local_prefix = ctx.urls().person("");
         if let Some(name) = handle.strip_prefix(&local_prefix) {
             return crate::accounts::person_by_name(ctx, name).await;
         }
-        return remote_resolver(ctx)?.person(handle).await;
+        return crate::remote::installed(ctx)?.person(handle).await;
     }
     let Some((name, host)) = crate::remote::split_handle(
         handle,
@@ -71,14 +71,9 @@ pub async fn resolve(ctx: &Cairn, handle: &str) -> CoreResult<Person> {
     if host.eq_ignore_ascii_case(&ctx.settings().domain) {
         return crate::accounts::person_by_name(ctx, name).await;
     }
-    remote_resolver(ctx)?
+    crate::remote::installed(ctx)?
         .person(&format!("{name}@{host}"))
         .await
-}
-
-fn remote_resolver(ctx: &Cairn) -> CoreResult<&std::sync::Arc<dyn crate::remote::Resolver>> {
-    ctx.resolver()
-        .ok_or_else(|| CoreError::Internal("no federation resolver is installed".into()))
 }
 
 /// A fresh id for a Follow activity sent by this server. The id is chosen here rather than by

@@ -225,6 +225,12 @@ pub trait Resolver: Send + Sync + Debug {
     fn backfill<'a>(&'a self, community: &'a Community) -> BoxFuture<'a, CoreResult<usize>>;
 }
 
+/// The installed resolver; the server installs one at start, so its absence is a bug.
+pub(crate) fn installed(ctx: &Cairn) -> CoreResult<&std::sync::Arc<dyn Resolver>> {
+    ctx.resolver()
+        .ok_or_else(|| CoreError::Internal("no federation resolver is installed".into()))
+}
+
 /// Splits a handle, `name@host` with an optional leading `@`, into its name and host: `None`
 /// when it has no host part, and an `invalid_handle` error, saying `expected`, when either part
 /// is empty or malformed.
@@ -272,8 +278,5 @@ pub async fn resolve_community(ctx: &Cairn, handle: &str) -> CoreResult<Communit
     if let Some(c) = stored {
         return Ok(c.into());
     }
-    let resolver = ctx
-        .resolver()
-        .ok_or_else(|| CoreError::Internal("no federation resolver is installed".into()))?;
-    resolver.community(&format!("{name}@{host}")).await
+    installed(ctx)?.community(&format!("{name}@{host}")).await
 }
