@@ -475,6 +475,41 @@ impl TestInstance {
     }
 }
 
+/// The final verdict the inbox recorded for a received activity: its state (`applied`,
+/// `ignored`, `refused` or `failed`) and its code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxVerdict {
+    pub state: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl TestInstance {
+    /// Waits until the inbox worker has recorded a final verdict on the activity `ap_id`, which
+    /// this instance answered 202 for, and returns it.
+    pub async fn verdict(&self, ap_id: &str) -> InboxVerdict {
+        let ctx = self.ctx().clone();
+        eventually(&format!("the inbox decides on {ap_id}"), || {
+            let ctx = ctx.clone();
+            let id = ap_id.to_owned();
+            async move {
+                let row = ctx
+                    .db()
+                    .run(move |c| cairn_storage::inbound::InboundRow::by_ap_id(c, &id))
+                    .await
+                    .ok()
+                    .flatten()?;
+                (row.state != "pending" && row.state != "leased").then(|| InboxVerdict {
+                    state: row.state,
+                    code: row.code.unwrap_or_default(),
+                    message: row.message.unwrap_or_default(),
+                })
+            }
+        })
+        .await
+    }
+}
+
 /// Polls `check` every 50 ms until it returns a value, for up to thirty seconds; federation
 /// happens in the background, so tests wait for its effect rather than for a fixed time.
 pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T

@@ -22,6 +22,7 @@ struct Inner {
     settings: InstanceSettings,
     urls: Urls,
     outbox: Arc<Notify>,
+    inbox: Arc<Notify>,
     resolver: OnceLock<Arc<dyn Resolver>>,
 }
 
@@ -35,6 +36,7 @@ impl Cairn {
                 settings,
                 urls,
                 outbox: Arc::new(Notify::new()),
+                inbox: Arc::new(Notify::new()),
                 resolver: OnceLock::new(),
             }),
         }
@@ -58,6 +60,16 @@ impl Cairn {
     /// What the federation publisher waits on.
     pub fn outbox_signal(&self) -> Arc<Notify> {
         self.inner.outbox.clone()
+    }
+
+    /// Wakes the inbox worker: a received activity was stored.
+    pub fn notify_inbox(&self) {
+        self.inner.inbox.notify_one();
+    }
+
+    /// What the inbox worker waits on.
+    pub fn inbox_signal(&self) -> Arc<Notify> {
+        self.inner.inbox.clone()
     }
 
     /// Installs the resolver of remote actors; the first installed one stays.

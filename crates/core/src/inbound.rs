@@ -4,8 +4,10 @@
 //! When the community is local, the same transaction writes a relay event, so the community
 //! Announces the activity to its followers exactly once even if the process dies meanwhile.
 
+use cairn_storage::activities::{ActivityRow, NewActivity};
 use cairn_storage::comments::{CommentRow, NewComment};
 use cairn_storage::communities::CommunityRow;
+use cairn_storage::inbound::InboundRow;
 use cairn_storage::posts::{NewPost, PostChange, PostRow};
 use cairn_storage::{AnyConn, db_now, votes};
 
@@ -75,10 +77,10 @@ fn relay(
     conn: &mut AnyConn<'_>,
     community: &CommunityRow,
     actor_id: i64,
-    activity: Option<&str>,
+    receipt: &Receipt,
 ) -> CoreResult<()> {
     if community.local
-        && let Some(id) = activity
+        && let Some(id) = receipt.relay_id()
     {
         emit(
             conn,
@@ -93,6 +95,72 @@ fn relay(
     }
     Ok(())
 }
+
+/// An activity received from another server, as it is recorded when applied.
+#[derive(Debug, Clone)]
+pub struct ReceivedActivity {
+    pub ap_id: String,
+    pub kind: String,
+    pub actor_ap_id: String,
+    /// The activity's JSON as it arrived, which a local community relays unchanged.
+    pub json: String,
+}
+
+/// What a change from another server records in the transaction that applies it, so that the
+/// change and the record of having applied it commit together or not at all: the durable
+/// inbox's row is marked applied, and the received activity is stored by id (for a local
+/// community to relay it, and so that a second copy of it, say inside an Announce, is
+/// recognised). A change made for a fetched object, with no activity behind it, records nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Receipt {
+    /// The row of the durable inbox whose activity this change applies.
+    pub inbound_id: Option<i64>,
+    /// The activity to store as received.
+    pub activity: Option<ReceivedActivity>,
+}
+
+impl Receipt {
+    /// The id a local community relays, when the change applies a received activity.
+    fn relay_id(&self) -> Option<&str> {
+        self.activity.as_ref().map(|a| a.ap_id.as_str())
+    }
+
+    /// Records the receipt. An activity stored before (applied through another path, or our
+    /// own coming back) or an inbox row that is no longer this worker's fails with a
+    /// `Conflict`, which rolls the whole change back.
+    pub(crate) fn record(&self, conn: &mut AnyConn<'_>) -> CoreResult<()> {
+        let now = db_now();
+        if let Some(a) = &self.activity {
+            let row = NewActivity {
+                ap_id: a.ap_id.clone(),
+                kind: a.kind.clone(),
+                actor_ap_id: a.actor_ap_id.clone(),
+                data: a.json.clone(),
+                local: false,
+                sensitive: false,
+                published: now,
+            };
+            if !ActivityRow::insert_received(conn, &row)? {
+                return Err(CoreError::conflict(
+                    "duplicate",
+                    "This activity was received and applied before.",
+                ));
+            }
+        }
+        if let Some(id) = self.inbound_id
+            && !InboundRow::finish(conn, id, APPLIED, APPLIED, None, now)?
+        {
+            return Err(CoreError::conflict(
+                "lease_lost",
+                "Another worker took this activity over.",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The state and code of an inbound activity that was applied.
+pub const APPLIED: &str = "applied";
 
 /// A remote post's title as stored: whitespace collapsed, control characters dropped, cut to
 /// the longest title kept; an empty one is refused.
@@ -116,11 +184,7 @@ pub fn title(raw: &str) -> CoreResult<String> {
 
 /// Stores a remote post, or applies its edit when it is known; `relay_activity` is the
 /// received activity to Announce when the community is ours. Returns the post id.
-pub async fn upsert_post(
-    ctx: &Cairn,
-    p: RemotePost,
-    relay_activity: Option<String>,
-) -> CoreResult<i64> {
+pub async fn upsert_post(ctx: &Cairn, p: RemotePost, receipt: Receipt) -> CoreResult<i64> {
     let title = title(&p.title)?;
     let url = p
         .url
@@ -130,6 +194,7 @@ pub async fn upsert_post(
     let id = ctx
         .db()
         .transaction(move |conn| -> CoreResult<i64> {
+            receipt.record(conn)?;
             let community = CommunityRow::by_id(conn, p.community_id)?
                 .ok_or_else(|| CoreError::not_found("community_not_found", "No such community."))?;
             if let Some(existing) = PostRow::by_ap_id(conn, &p.ap_id)? {
@@ -159,7 +224,7 @@ pub async fn upsert_post(
                         updated: Some(Some(db_now())),
                     },
                 )?;
-                relay(conn, &community, p.creator_id, relay_activity.as_deref())?;
+                relay(conn, &community, p.creator_id, &receipt)?;
                 return Ok(existing.id);
             }
             if community.local {
@@ -184,7 +249,7 @@ pub async fn upsert_post(
                     last_activity_at: now,
                 },
             )?;
-            relay(conn, &community, p.creator_id, relay_activity.as_deref())?;
+            relay(conn, &community, p.creator_id, &receipt)?;
             Ok(row.id)
         })
         .await?;
@@ -229,11 +294,7 @@ pub async fn community_of(ctx: &Cairn, ap_id: &str) -> CoreResult<Option<Communi
 }
 
 /// Stores a remote comment, or applies its edit when known. Returns the comment id.
-pub async fn upsert_comment(
-    ctx: &Cairn,
-    c: RemoteComment,
-    relay_activity: Option<String>,
-) -> CoreResult<i64> {
+pub async fn upsert_comment(ctx: &Cairn, c: RemoteComment, receipt: Receipt) -> CoreResult<i64> {
     let (body_md, body_html) = c.body.render();
     let body_html =
         body_html.ok_or_else(|| CoreError::invalid("empty_comment", "A comment needs content."))?;
@@ -242,6 +303,7 @@ pub async fn upsert_comment(
     let id = ctx
         .db()
         .transaction(move |conn| -> CoreResult<i64> {
+            receipt.record(conn)?;
             let (post, parent) = match PostRow::by_ap_id(conn, &target)? {
                 Some(post) => (post, None),
                 None => {
@@ -268,7 +330,7 @@ pub async fn upsert_comment(
                 }
                 if !existing.deleted && !existing.removed {
                     CommentRow::update_body(conn, existing.id, &body_md, &body_html, now)?;
-                    relay(conn, &community, c.creator_id, relay_activity.as_deref())?;
+                    relay(conn, &community, c.creator_id, &receipt)?;
                 }
                 return Ok(existing.id);
             }
@@ -281,6 +343,17 @@ pub async fn upsert_comment(
                     return Err(CoreError::forbidden("post_locked", "This post is locked."));
                 }
             }
+            // A reply deeper than local replies may go is stored as a reply to its parent's
+            // parent, a sibling of its parent at the deepest level, as Reddit-style threads
+            // flatten: the thread stays readable and no chain, however long, can make a
+            // recursive walk of the tree deeper than the limit.
+            let parent = match parent {
+                Some(p) if p.depth >= crate::comments::MAX_DEPTH => match p.parent_id {
+                    Some(grand) => CommentRow::by_id(conn, grand)?,
+                    None => Some(p),
+                },
+                other => other,
+            };
             let (path, depth) = match &parent {
                 Some(p) => {
                     CommentRow::add_child_count(conn, p.id, 1)?;
@@ -306,7 +379,7 @@ pub async fn upsert_comment(
             )?;
             CommentRow::set_identity(conn, row.id, &c.ap_id, &format!("{path}.{:012}", row.id))?;
             PostRow::add_comment_count(conn, post.id, 1, now)?;
-            relay(conn, &community, c.creator_id, relay_activity.as_deref())?;
+            relay(conn, &community, c.creator_id, &receipt)?;
             Ok(row.id)
         })
         .await?;
@@ -320,11 +393,12 @@ pub async fn vote(
     person_id: i64,
     object: &str,
     score: i32,
-    relay_activity: Option<String>,
+    receipt: Receipt,
 ) -> CoreResult<()> {
     let object = object.to_owned();
     ctx.db()
         .transaction(move |conn| -> CoreResult<()> {
+            receipt.record(conn)?;
             let now = db_now();
             if let Some(post) = PostRow::by_ap_id(conn, &object)? {
                 let community = CommunityRow::by_id(conn, post.community_id)?
@@ -332,14 +406,7 @@ pub async fn vote(
                 if community.local {
                     ensure_can_participate(conn, &community, person_id)?;
                 }
-                votes::set_post_vote(
-                    conn,
-                    post.id,
-                    person_id,
-                    score,
-                    relay_activity.as_deref(),
-                    now,
-                )?;
+                votes::set_post_vote(conn, post.id, person_id, score, receipt.relay_id(), now)?;
                 let t = votes::post_totals(conn, post.id)?;
                 PostRow::set_votes(
                     conn,
@@ -348,7 +415,7 @@ pub async fn vote(
                     t.downvotes,
                     hot_rank(t.upvotes - t.downvotes, post.published, now),
                 )?;
-                return relay(conn, &community, person_id, relay_activity.as_deref());
+                return relay(conn, &community, person_id, &receipt);
             }
             if let Some(comment) = CommentRow::by_ap_id(conn, &object)? {
                 let post = PostRow::by_id(conn, comment.post_id)?
@@ -364,12 +431,12 @@ pub async fn vote(
                     post.id,
                     person_id,
                     score,
-                    relay_activity.as_deref(),
+                    receipt.relay_id(),
                     now,
                 )?;
                 let t = votes::comment_totals(conn, comment.id)?;
                 CommentRow::set_votes(conn, comment.id, t.upvotes, t.downvotes)?;
-                return relay(conn, &community, person_id, relay_activity.as_deref());
+                return relay(conn, &community, person_id, &receipt);
             }
             Err(CoreError::not_found(
                 "unknown_object",
@@ -381,64 +448,71 @@ pub async fn vote(
     Ok(())
 }
 
-/// Applies a remote Delete of a post or comment: by its author a deletion, by a moderator of the
-/// community a removal. For a remote community, `vouched` says the Delete came inside that
-/// community's own Announce (or from its server), which makes its server's word on who may
-/// remove authoritative. Deleting what is already gone or unknown changes nothing.
+/// How a remote Delete takes effect, as the inbox's trust rules decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteAs {
+    /// The author deletes their own post or comment.
+    Author,
+    /// A moderator removes it from its community. In a local community the remover must be one
+    /// of its moderators here; in a remote community the inbox checked the community's own
+    /// moderators list or its Announce, and a local author's own record is only marked
+    /// removed in that community, never deleted.
+    Removal,
+}
+
+/// Applies a remote Delete of a post or comment, as an author's deletion or a moderator's
+/// removal. Deleting what is already gone or unknown changes nothing.
 pub async fn delete(
     ctx: &Cairn,
     person_id: i64,
     object: &str,
-    vouched: bool,
-    relay_activity: Option<String>,
+    how: DeleteAs,
+    receipt: Receipt,
 ) -> CoreResult<()> {
     let object = object.to_owned();
     ctx.db()
         .transaction(move |conn| -> CoreResult<()> {
+            receipt.record(conn)?;
             let now = db_now();
-            if let Some(post) = PostRow::by_ap_id(conn, &object)? {
-                let community = CommunityRow::by_id(conn, post.community_id)?
-                    .ok_or_else(|| CoreError::Internal("post without community".into()))?;
-                if post.deleted || post.removed {
-                    return Ok(());
-                }
-                if post.creator_id == person_id {
-                    PostRow::set_deleted(conn, post.id, true, false, now)?;
-                } else if is_moderator(conn, &community, person_id)?
-                    || (!community.local && vouched)
+            let (post, comment) = match PostRow::by_ap_id(conn, &object)? {
+                Some(post) => (post, None),
+                None => match CommentRow::by_ap_id(conn, &object)? {
+                    Some(comment) => {
+                        let post = PostRow::by_id(conn, comment.post_id)?
+                            .ok_or_else(|| CoreError::Internal("comment without post".into()))?;
+                        (post, Some(comment))
+                    }
+                    None => return Ok(()),
+                },
+            };
+            let community = CommunityRow::by_id(conn, post.community_id)?
+                .ok_or_else(|| CoreError::Internal("post without community".into()))?;
+            let (creator_id, gone) = match &comment {
+                Some(c) => (c.creator_id, c.deleted || c.removed),
+                None => (post.creator_id, post.deleted || post.removed),
+            };
+            if gone {
+                return Ok(());
+            }
+            let (deleted, removed) = match how {
+                DeleteAs::Author if creator_id == person_id => (true, false),
+                DeleteAs::Removal
+                    if !community.local || is_moderator(conn, &community, person_id)? =>
                 {
-                    PostRow::set_deleted(conn, post.id, false, true, now)?;
-                } else {
+                    (false, true)
+                }
+                _ => {
                     return Err(CoreError::forbidden(
                         "not_author",
                         "Only the author or a moderator may delete this.",
                     ));
                 }
-                return relay(conn, &community, person_id, relay_activity.as_deref());
+            };
+            match &comment {
+                Some(c) => CommentRow::set_deleted(conn, c.id, deleted, removed, now)?,
+                None => PostRow::set_deleted(conn, post.id, deleted, removed, now)?,
             }
-            if let Some(comment) = CommentRow::by_ap_id(conn, &object)? {
-                let post = PostRow::by_id(conn, comment.post_id)?
-                    .ok_or_else(|| CoreError::Internal("comment without post".into()))?;
-                let community = CommunityRow::by_id(conn, post.community_id)?
-                    .ok_or_else(|| CoreError::Internal("post without community".into()))?;
-                if comment.deleted || comment.removed {
-                    return Ok(());
-                }
-                if comment.creator_id == person_id {
-                    CommentRow::set_deleted(conn, comment.id, true, false, now)?;
-                } else if is_moderator(conn, &community, person_id)?
-                    || (!community.local && vouched)
-                {
-                    CommentRow::set_deleted(conn, comment.id, false, true, now)?;
-                } else {
-                    return Err(CoreError::forbidden(
-                        "not_author",
-                        "Only the author or a moderator may delete this.",
-                    ));
-                }
-                return relay(conn, &community, person_id, relay_activity.as_deref());
-            }
-            Ok(())
+            relay(conn, &community, person_id, &receipt)
         })
         .await?;
     ctx.notify_outbox();

@@ -11,6 +11,7 @@ mod context;
 pub mod crypto;
 mod error;
 pub mod events;
+pub mod facts;
 pub mod follows;
 pub mod inbound;
 pub mod markdown;

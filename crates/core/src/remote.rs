@@ -207,6 +207,34 @@ pub async fn community_by_ap_id(ctx: &Cairn, ap_id: &str) -> CoreResult<Option<C
         .map(Community::from))
 }
 
+/// Records the moderators of a remote community as its own server lists them, replacing the
+/// earlier list. The inbox believes a remote moderator's removal only when the actor is on
+/// this list, never because an activity says so.
+pub async fn set_moderators(
+    ctx: &Cairn,
+    community_id: i64,
+    moderators: Vec<String>,
+) -> CoreResult<()> {
+    ctx.db()
+        .transaction(move |conn| -> CoreResult<()> {
+            let Some(c) = CommunityRow::by_id(conn, community_id)? else {
+                return Ok(());
+            };
+            if c.local {
+                return Err(CoreError::invalid(
+                    "not_remote",
+                    "The moderators of a local community are its members with that role.",
+                ));
+            }
+            Ok(CommunityRow::set_remote_moderators(
+                conn,
+                community_id,
+                &moderators,
+            )?)
+        })
+        .await
+}
+
 /// A boxed future, so the resolver trait stays object-safe without an extra dependency.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 

@@ -52,6 +52,9 @@ pub struct InstanceSettings {
     pub site_name: String,
     /// A short description of the instance.
     pub site_description: Option<String>,
+    /// Development mode (`dev_insecure_federation`): ids of other servers may use plain http
+    /// and explicit ports, as instances on one machine's loopback do.
+    pub federation_insecure: bool,
 }
 
 impl InstanceSettings {

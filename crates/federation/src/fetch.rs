@@ -9,18 +9,19 @@ use activitypub_federation::config::Data;
 use activitypub_federation::fetch::fetch_object_http;
 use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::protocol::verification::verify_domains_match;
-use cairn_core::inbound::{self, RemoteBody, RemoteComment, RemotePost};
+use cairn_core::inbound::{self, Receipt, RemoteBody, RemoteComment, RemotePost};
 use cairn_core::model::Community;
 use cairn_core::{Cairn, CoreError, remote};
 use cairn_storage::posts::PostRow;
 use serde_json::Value;
 use url::Url;
 
+use crate::content::{created_comment, created_post, post_title};
 use crate::error::FederationError;
-use crate::inbound::{addressed, created_comment, created_post, is_public, post_title};
 use crate::objects::{ApubCommunity, ApubPerson};
 use crate::protocol::PUBLIC;
 use crate::protocol::actors::Group;
+use crate::rules::parse::{addressed, is_public};
 
 /// How many unknown ancestors of a reply are fetched before giving up. Threads deeper than this
 /// that arrive entirely out of order are rare; the bound keeps a hostile chain from making this
@@ -71,13 +72,14 @@ pub enum Stored {
 
 /// Stores a post or comment given as JSON, written by `author`. A post lands in `community`
 /// when given, else in the community it addresses; a reply whose parent is unknown here
-/// fetches the parent first. `relay` is the activity a local community must Announce.
+/// fetches the parent first. `receipt` records the activity that brought the object, in the
+/// transaction that stores it.
 pub(crate) async fn store_object(
     data: &Data<Cairn>,
     obj: Value,
     author: &Url,
     community: Option<&Community>,
-    relay: Option<String>,
+    receipt: Receipt,
     depth: u32,
 ) -> Result<Stored, FederationError> {
     let person = ObjectId::<ApubPerson>::from(author.clone())
@@ -98,7 +100,7 @@ pub(crate) async fn store_object(
                 },
                 published: naive(note.published),
             },
-            relay,
+            receipt,
         )
         .await?;
         return Ok(Stored::Comment(id));
@@ -130,7 +132,7 @@ pub(crate) async fn store_object(
             },
             published: naive(page.published),
         },
-        relay,
+        receipt,
     )
     .await?;
     Ok(Stored::Post(id))
@@ -189,30 +191,6 @@ async fn ensure_parent(
     Ok(())
 }
 
-/// Makes sure the post or comment a vote names is stored, fetching it from its server when it
-/// is not. A vote often arrives before its object: deliveries to one server run in parallel,
-/// a failed one is retried after later ones went through, and a sender restarted after a crash
-/// resends what it had in flight only when the lease on it runs out. A refusal is final for
-/// the sender, so refusing such a vote would lose it.
-pub(crate) async fn ensure_voted(data: &Data<Cairn>, object: &Url) -> Result<(), FederationError> {
-    if inbound::reply_target(data, object.as_str())
-        .await?
-        .is_some()
-        || is_local(data, object)
-    {
-        // Known, or local and therefore unknown for good: the vote itself says which.
-        return Ok(());
-    }
-    let fetched = fetch_json(data, object).await.map_err(|e| {
-        FederationError::Core(CoreError::not_found(
-            "unknown_object",
-            format!("The voted object cannot be fetched: {e}"),
-        ))
-    })?;
-    store_fetched(data, fetched, None, 0).await?;
-    Ok(())
-}
-
 /// Stores a post or comment fetched from its own server (its `id` was checked against the URL
 /// it came from). Its author must live on the same server.
 pub(crate) async fn store_fetched(
@@ -245,15 +223,15 @@ pub(crate) async fn store_fetched(
             "The object is not on its author's server.",
         )
     })?;
-    Box::pin(store_object(data, obj, &author, community, None, depth)).await
-}
-
-/// Fetches an activity that a community announced by id only.
-pub(crate) async fn announced_activity(
-    data: &Data<Cairn>,
-    id: &Url,
-) -> Result<Value, FederationError> {
-    fetch_json(data, id).await
+    Box::pin(store_object(
+        data,
+        obj,
+        &author,
+        community,
+        Receipt::default(),
+        depth,
+    ))
+    .await
 }
 
 /// The objects in a collection page: `orderedItems` or `items`, following `first` once when

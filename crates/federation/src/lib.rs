@@ -4,11 +4,11 @@
 //! Built on `activitypub_federation`; handlers get the [`cairn_core::Cairn`] handle through its
 //! `Data` extractor, which the [`FederationMiddleware`] layer from [`middleware`] provides.
 
+pub mod content;
 pub mod convert;
 pub mod deliver;
 mod error;
 pub mod fetch;
-pub mod inbound;
 pub mod inbox;
 pub mod inspect;
 pub mod negotiate;
@@ -16,6 +16,7 @@ pub mod objects;
 pub mod protocol;
 pub mod publish;
 mod routes;
+pub mod rules;
 pub mod signer;
 pub mod software;
 

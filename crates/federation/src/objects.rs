@@ -6,7 +6,6 @@ use std::sync::{Arc, Weak};
 use activitypub_federation::config::{Data, FederationConfig};
 use activitypub_federation::fetch::object_id::ObjectId;
 use activitypub_federation::fetch::webfinger::webfinger_resolve_actor;
-use activitypub_federation::protocol::verification::verify_domains_match;
 use activitypub_federation::traits::{Actor, Object};
 use async_trait::async_trait;
 use cairn_core::model::{Community, Person};
@@ -17,6 +16,7 @@ use url::Url;
 use crate::convert::{self, url};
 use crate::error::FederationError;
 use crate::protocol::actors::{Group, Person as PersonDoc, PersonType};
+use crate::rules::same_origin;
 
 impl From<activitypub_federation::error::Error> for FederationError {
     fn from(e: activitypub_federation::error::Error) -> Self {
@@ -54,6 +54,91 @@ impl From<activitypub_federation::error::Error> for FederationError {
             ),
             other => FederationError::Remote(other.to_string()),
         }
+    }
+}
+
+/// The checks of a fetched actor document, whatever its type: everything through which the
+/// actor is reached or speaks (its id, inbox, shared inbox, outbox and key) is on the host and
+/// port it was fetched from, and its key is its own. Another server's shared inbox in an actor
+/// would make this one deliver that actor's mail elsewhere; another server's key would let that
+/// server sign as the actor.
+fn verify_actor(
+    id: &Url,
+    inbox: &Url,
+    shared_inbox: Option<&Url>,
+    outbox: Option<&Url>,
+    key: &activitypub_federation::protocol::public_key::PublicKey,
+    fetched_from: &Url,
+) -> Result<(), FederationError> {
+    let foreign = |what: &str| {
+        FederationError::Remote(format!(
+            "the actor's {what} is not on the server it was fetched from"
+        ))
+    };
+    for (what, url) in [
+        ("id", Some(id)),
+        ("inbox", Some(inbox)),
+        ("shared inbox", shared_inbox),
+        ("outbox", outbox),
+    ] {
+        if let Some(url) = url
+            && !same_origin(url, fetched_from)
+        {
+            return Err(foreign(what));
+        }
+    }
+    let key_id = Url::parse(&key.id).map_err(|_| foreign("key id"))?;
+    if !same_origin(&key_id, fetched_from) {
+        return Err(foreign("key id"));
+    }
+    if key.owner != *id {
+        return Err(FederationError::Remote(
+            "the actor's key belongs to another actor".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The most moderators read from a community's moderators collection.
+const MAX_MODERATORS: usize = 100;
+
+/// Reads and stores the moderators of a remote community from its own `moderators` collection
+/// (Lemmy's `attributedTo`), which must be on the community's server. A failure is logged and
+/// leaves the earlier list: the community itself is still usable.
+async fn refresh_moderators(
+    data: &Data<Cairn>,
+    group_id: &Url,
+    collection: Option<&Url>,
+    community: &Community,
+) {
+    let Some(url) = collection else {
+        return;
+    };
+    if !same_origin(url, group_id) {
+        tracing::info!(community = %group_id, "ignored a moderators collection on another server");
+        return;
+    }
+    let fetched = match crate::fetch::fetch_json(data, url).await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::info!(community = %group_id, error = %e, "cannot fetch the moderators");
+            return;
+        }
+    };
+    let items = fetched
+        .get("orderedItems")
+        .or_else(|| fetched.get("items"))
+        .and_then(serde_json::Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let moderators: Vec<String> = items
+        .iter()
+        .take(MAX_MODERATORS)
+        .filter_map(crate::rules::parse::id_of)
+        .map(|u| u.to_string())
+        .collect();
+    if let Err(e) = remote::set_moderators(data, community.id, moderators).await {
+        tracing::warn!(community = %group_id, error = %e, "cannot store the moderators");
     }
 }
 
@@ -100,17 +185,18 @@ impl Object for ApubCommunity {
         expected_domain: &Url,
         _data: &Data<Cairn>,
     ) -> Result<(), FederationError> {
-        verify_domains_match(&json.id, expected_domain)?;
-        verify_domains_match(&json.inbox, expected_domain)?;
-        if json.public_key.owner != json.id {
-            return Err(FederationError::Remote(
-                "the Group's key belongs to another actor".into(),
-            ));
-        }
-        Ok(())
+        verify_actor(
+            &json.id,
+            &json.inbox,
+            json.endpoints.as_ref().map(|e| &e.shared_inbox),
+            Some(&json.outbox),
+            &json.public_key,
+            expected_domain,
+        )
     }
 
     async fn from_json(json: Group, data: &Data<Cairn>) -> Result<Self, FederationError> {
+        let (group_id, moderators) = (json.id.clone(), json.attributed_to.clone());
         let community = remote::upsert_community(
             data,
             RemoteCommunity {
@@ -128,7 +214,12 @@ impl Object for ApubCommunity {
             },
         )
         .await?;
+        refresh_moderators(data, &group_id, moderators.as_ref(), &community).await;
         Self::new(community)
+    }
+
+    fn last_refreshed_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        Some(self.community.last_refreshed_at)
     }
 }
 
@@ -197,14 +288,14 @@ impl Object for ApubPerson {
         expected_domain: &Url,
         _data: &Data<Cairn>,
     ) -> Result<(), FederationError> {
-        verify_domains_match(&json.id, expected_domain)?;
-        verify_domains_match(&json.inbox, expected_domain)?;
-        if json.public_key.owner != json.id {
-            return Err(FederationError::Remote(
-                "the actor's key belongs to another actor".into(),
-            ));
-        }
-        Ok(())
+        verify_actor(
+            &json.id,
+            &json.inbox,
+            json.endpoints.as_ref().map(|e| &e.shared_inbox),
+            json.outbox.as_ref(),
+            &json.public_key,
+            expected_domain,
+        )
     }
 
     async fn from_json(json: PersonDoc, data: &Data<Cairn>) -> Result<Self, FederationError> {
@@ -224,6 +315,10 @@ impl Object for ApubPerson {
         )
         .await?;
         Self::new(person)
+    }
+
+    fn last_refreshed_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        Some(self.person.last_refreshed_at)
     }
 }
 

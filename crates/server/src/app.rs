@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use cairn_api::{ApiState, RateLimits};
 use cairn_core::{Cairn, ranking, site};
 use cairn_federation::deliver::DeliveryOptions;
+use cairn_federation::inbox::worker::InboxOptions;
 use cairn_storage::notify::{self, Listener};
 use cairn_storage::{Database, PoolOptions};
 use std::sync::Arc;
@@ -178,18 +179,43 @@ pub fn spawn_tasks(instance: &Instance, config: &Validated) -> Vec<JoinHandle<()
             tokio::spawn(async {})
         }
     };
-    let listener = tokio::spawn(listen_for_outbox(instance.ctx.clone()));
-    vec![publisher, deliverer, ranks, software, listener]
+    let listener = tokio::spawn(listen_for(instance.ctx.clone(), notify::OUTBOX));
+    let inbox_options = InboxOptions {
+        retry_base: Duration::from_secs(config.raw.inbox_retry_base_seconds),
+        lease: Duration::from_secs(config.raw.delivery_lease_seconds),
+        ..InboxOptions::default()
+    };
+    let inbox = tokio::spawn(cairn_federation::inbox::worker::run(
+        instance.federation.to_request_data(),
+        inbox_options,
+    ));
+    let inbox_listener = tokio::spawn(listen_for(instance.ctx.clone(), notify::INBOX));
+    vec![
+        publisher,
+        deliverer,
+        ranks,
+        software,
+        listener,
+        inbox,
+        inbox_listener,
+    ]
 }
 
-/// Wakes this process's publisher when another process sharing the PostgreSQL database records
-/// an outbox event (an HTTP-only process, or a sibling whose publisher is busy). On SQLite there
+/// Wakes this process's publisher (for `notify::OUTBOX`) or inbox worker (for `notify::INBOX`)
+/// when another process sharing the PostgreSQL database records an outbox event or stores a
+/// received activity (an HTTP-only process, or a sibling whose worker is busy). On SQLite there
 /// is one process, which wakes itself, and this returns at once.
-async fn listen_for_outbox(ctx: Cairn) {
+async fn listen_for(ctx: Cairn, channel: &'static str) {
+    let wake = |ctx: &Cairn| {
+        if channel == notify::INBOX {
+            ctx.notify_inbox();
+        } else {
+            ctx.notify_outbox();
+        }
+    };
     loop {
         let db = ctx.db().clone();
-        let connected =
-            tokio::task::spawn_blocking(move || Listener::connect(&db, notify::OUTBOX)).await;
+        let connected = tokio::task::spawn_blocking(move || Listener::connect(&db, channel)).await;
         let mut listener = match connected {
             Ok(Ok(Some(listener))) => listener,
             Ok(Ok(None)) => return,
@@ -204,15 +230,15 @@ async fn listen_for_outbox(ctx: Cairn) {
                 continue;
             }
         };
-        // Events committed while no connection listened were not announced: look once.
-        ctx.notify_outbox();
+        // What was committed while no connection listened was not announced: look once.
+        wake(&ctx);
         // Reading what arrived costs no round trip, so a short tick keeps the wake-up prompt.
         let mut tick = tokio::time::interval(Duration::from_millis(100));
         loop {
             tick.tick().await;
             match listener.poll() {
                 Ok(0) => {}
-                Ok(_) => ctx.notify_outbox(),
+                Ok(_) => wake(&ctx),
                 Err(e) => {
                     tracing::warn!(error = %e, "lost the outbox listener; reconnecting");
                     break;

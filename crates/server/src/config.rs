@@ -51,6 +51,10 @@ pub struct Config {
     /// Seconds a delivery taken by a worker stays its own; after a crash, the deliveries that
     /// were in flight are sent again once this has passed. Longer than a request may take.
     pub delivery_lease_seconds: u64,
+    /// Seconds before a received activity that could not be applied (a fetch it needs failed,
+    /// or it waits for an activity that has not arrived) is tried again; each later try waits
+    /// twice as long, up to an hour. The lease of a received activity is `delivery_lease_seconds`.
+    pub inbox_retry_base_seconds: u64,
     /// Development and tests only: allow plain http, explicit ports and loopback addresses in
     /// federation. Never enable it on a public instance.
     #[serde(deserialize_with = "lenient_bool")]
@@ -134,6 +138,7 @@ impl Default for Config {
             delivery_per_host: 4,
             delivery_concurrency: 64,
             delivery_retry_base_seconds: 30,
+            inbox_retry_base_seconds: 10,
             delivery_lease_seconds: 120,
             dev_insecure_federation: false,
             dev_hosts: Vec::new(),
@@ -160,6 +165,7 @@ const KEYS: &[&str] = &[
     "delivery_per_host",
     "delivery_concurrency",
     "delivery_retry_base_seconds",
+    "inbox_retry_base_seconds",
     "delivery_lease_seconds",
     "dev_insecure_federation",
     "dev_hosts",
@@ -262,6 +268,9 @@ impl Config {
                 "must be at least 1".into(),
             ));
         }
+        if self.inbox_retry_base_seconds == 0 {
+            return Err(key("inbox_retry_base_seconds", "must be at least 1".into()));
+        }
         // A request may take ten seconds; a lease shorter than that would let a second worker
         // send what the first is still sending.
         if self.delivery_lease_seconds < 15 {
@@ -291,6 +300,7 @@ impl Config {
                 .site_description
                 .clone()
                 .filter(|d| !d.trim().is_empty()),
+            federation_insecure: self.dev_insecure_federation,
         };
         Ok(Validated {
             raw: self,

@@ -18,7 +18,7 @@ use crate::config::Validated;
 
 /// Exit status of an accepted document.
 const ACCEPTED: u8 = 0;
-/// Exit status of a rejected one.
+/// Exit status of a rejected or ignored one (acknowledged, but nothing is applied).
 const REJECTED: u8 = 1;
 /// Exit status when there was nothing to judge: unreadable file, failed fetch, bad argument.
 const FAILED: u8 = 2;

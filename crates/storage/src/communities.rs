@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::persons::PersonRow;
-use crate::schema::{communities, community_members, persons};
+use crate::schema::{comments, communities, community_members, persons, posts, remote_moderators};
 use crate::{AnyConn, StorageResult, lower, with_conn};
 
 /// A community row.
@@ -382,5 +382,76 @@ impl MemberRow {
             .group_by(community_members::community_id)
             .select((community_members::community_id, diesel::dsl::count_star()))
             .load(c))?)
+    }
+
+    /// Whether any person of this server is an active or pending member of the community: for
+    /// a remote community, whether someone here follows it, which is what makes its Announces
+    /// wanted here.
+    pub fn has_local_member(conn: &mut AnyConn<'_>, community_id: i64) -> StorageResult<bool> {
+        Ok(with_conn!(conn, |c| diesel::select(diesel::dsl::exists(
+            community_members::table
+                .inner_join(persons::table.on(persons::id.eq(community_members::person_id)))
+                .filter(community_members::community_id.eq(community_id))
+                .filter(community_members::state.eq_any(["active", "pending"]))
+                .filter(persons::local.eq(true))
+        ))
+        .get_result(c))?)
+    }
+}
+
+/// What is stored of a community for the inbox's trust rules.
+impl CommunityRow {
+    /// Whether the community holds a post or comment written on this server.
+    pub fn holds_local_content(conn: &mut AnyConn<'_>, community_id: i64) -> StorageResult<bool> {
+        let post = with_conn!(conn, |c| diesel::select(diesel::dsl::exists(
+            posts::table
+                .filter(posts::community_id.eq(community_id))
+                .filter(posts::local.eq(true))
+        ))
+        .get_result(c))?;
+        if post {
+            return Ok(true);
+        }
+        Ok(with_conn!(conn, |c| diesel::select(diesel::dsl::exists(
+            comments::table
+                .inner_join(posts::table)
+                .filter(posts::community_id.eq(community_id))
+                .filter(comments::local.eq(true))
+        ))
+        .get_result(c))?)
+    }
+
+    /// The moderators of a remote community, as its own server last listed them.
+    pub fn remote_moderators(
+        conn: &mut AnyConn<'_>,
+        community_id: i64,
+    ) -> StorageResult<Vec<String>> {
+        Ok(with_conn!(conn, |c| remote_moderators::table
+            .filter(remote_moderators::community_id.eq(community_id))
+            .order(remote_moderators::actor_ap_id.asc())
+            .select(remote_moderators::actor_ap_id)
+            .load(c))?)
+    }
+
+    /// Replaces the stored moderators of a remote community with the list its server gave.
+    pub fn set_remote_moderators(
+        conn: &mut AnyConn<'_>,
+        community_id: i64,
+        moderators: &[String],
+    ) -> StorageResult<()> {
+        with_conn!(conn, |c| diesel::delete(
+            remote_moderators::table.filter(remote_moderators::community_id.eq(community_id))
+        )
+        .execute(c))?;
+        for m in moderators {
+            with_conn!(conn, |c| diesel::insert_into(remote_moderators::table)
+                .values((
+                    remote_moderators::community_id.eq(community_id),
+                    remote_moderators::actor_ap_id.eq(m)
+                ))
+                .on_conflict_do_nothing()
+                .execute(c))?;
+        }
+        Ok(())
     }
 }

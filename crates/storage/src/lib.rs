@@ -12,6 +12,7 @@ pub mod comments;
 pub mod communities;
 pub mod deliveries;
 pub mod events;
+pub mod inbound;
 pub mod instances;
 pub mod notify;
 pub mod person_follows;

@@ -14,6 +14,9 @@ use crate::{AnyConn, Database, StorageError, StorageResult};
 /// The channel that announces new outbox events.
 pub const OUTBOX: &str = "cairn_outbox";
 
+/// The channel that announces activities stored in the durable inbox.
+pub const INBOX: &str = "cairn_inbox";
+
 /// Notifies `channel`; inside a transaction the notification is sent when it commits, and
 /// several notifications of one transaction arrive as one.
 pub(crate) fn notify(conn: &mut AnyConn<'_>, channel: &'static str) -> StorageResult<()> {

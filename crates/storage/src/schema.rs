@@ -263,3 +263,33 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(person_follows, persons);
+
+diesel::table! {
+    inbound_activities (id) {
+        id -> BigInt,
+        ap_id -> Text,
+        actor_ap_id -> Text,
+        host -> Text,
+        kind -> Text,
+        object_key -> Text,
+        data -> Text,
+        state -> Text,
+        code -> Nullable<Text>,
+        message -> Nullable<Text>,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        leased_until -> Nullable<Timestamp>,
+        received_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    remote_moderators (community_id, actor_ap_id) {
+        community_id -> BigInt,
+        actor_ap_id -> Text,
+    }
+}
+
+diesel::joinable!(remote_moderators -> communities (community_id));
+diesel::allow_tables_to_appear_in_same_query!(remote_moderators, communities);

@@ -2,13 +2,10 @@
 //! make), actors (what Cairn stores of a community or person) and collections.
 
 use cairn_core::remote;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use url::Url;
 
-use super::activity::direct;
 use super::{Env, Report, Verdict, type_line};
-use crate::error::FederationError;
-use crate::inbound::{Announcable, AnnouncableType};
 use crate::protocol::actors::{Group, Instance, Person, PersonType};
 use crate::protocol::collections::{Collection, OrderedCollection};
 use crate::protocol::objects::Tombstone;
@@ -65,11 +62,6 @@ pub(super) enum Family {
     Collection,
     Activity,
     Object,
-}
-
-/// Whether `kind` is an actor type Cairn reads.
-pub(super) fn is_actor_type(kind: &str) -> bool {
-    ACTORS.contains(&kind)
 }
 
 /// Which kind of document this is.
@@ -301,17 +293,13 @@ pub(super) async fn object(
                 .and_then(|s| Url::parse(s).ok()),
         });
     report.actor = author.as_ref().map(Url::to_string);
-    let mut rest = Map::new();
-    rest.insert("object".into(), value.clone());
-    let create = Announcable {
-        id: id.clone(),
-        // Without an author the activity's actor is the object itself, which no object is
-        // attributed to: the author check then refuses it, as it would any such Create.
-        actor: author.unwrap_or(id),
-        kind: AnnouncableType::Create,
-        rest,
-    };
-    direct(&create, report, env)
-        .await
-        .unwrap_or_else(|e: FederationError| Verdict::from_error(&e))
+    // Without an author the activity's actor is the object itself, which no object is
+    // attributed to: the author check then refuses it, as it would any such Create.
+    let create = serde_json::json!({
+        "id": id.as_str(),
+        "type": "Create",
+        "actor": author.unwrap_or(id.clone()).as_str(),
+        "object": value,
+    });
+    super::activity::classify(&create, report, env).await
 }

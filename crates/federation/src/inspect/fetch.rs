@@ -10,7 +10,7 @@ use cairn_core::Cairn;
 use serde_json::Value;
 use url::Url;
 
-use super::origin;
+use crate::rules::origin;
 
 /// Why a document could not be fetched.
 #[derive(Debug, thiserror::Error)]

@@ -16,11 +16,9 @@ mod activity;
 mod document;
 mod fetch;
 
-use activitypub_federation::error::Error as LibError;
 use cairn_core::Cairn;
 use serde::Serialize;
 use serde_json::Value;
-use url::Url;
 
 use crate::error::FederationError;
 use crate::inbox::{MAX_ACTIVITY_BYTES, inbox_rejection};
@@ -68,6 +66,13 @@ pub enum Verdict {
         /// What it becomes, for people: `post "Title"`, `upvote of https://...`.
         description: String,
     },
+    /// Cairn would acknowledge it and do nothing: it concerns nothing here.
+    Ignored {
+        /// The verdict code the inbox records.
+        code: String,
+        /// Why, in a sentence.
+        reason: String,
+    },
     /// Cairn would refuse it.
     Rejected {
         /// The code the inbox answers with.
@@ -92,6 +97,13 @@ impl Verdict {
         }
     }
 
+    fn ignored(code: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Ignored {
+            code: code.into(),
+            reason: reason.into(),
+        }
+    }
+
     /// The verdict for an error of the inbox, with the code and message it would answer with.
     fn from_error(e: &FederationError) -> Self {
         let (_, code, message) = inbox_rejection(e);
@@ -107,7 +119,7 @@ impl Verdict {
     pub fn becomes(&self) -> &str {
         match self {
             Self::Accepted { becomes, .. } => becomes,
-            Self::Rejected { code, .. } => code,
+            Self::Rejected { code, .. } | Self::Ignored { code, .. } => code,
         }
     }
 }
@@ -143,6 +155,9 @@ impl Report {
             }
             Verdict::Rejected { code, reason } => {
                 out.push_str(&format!("rejected: {code}: {reason}\n"));
+            }
+            Verdict::Ignored { code, reason } => {
+                out.push_str(&format!("ignored: {code}: {reason}\n"));
             }
         }
         for note in &self.notes {
@@ -229,49 +244,6 @@ fn type_line(v: &Value, depth: usize) -> String {
     }
 }
 
-/// `host` or `host:port` of a URL, as the local domain is written.
-fn origin(url: &Url) -> Option<String> {
-    let host = url.host_str()?;
-    Some(match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_owned(),
-    })
-}
-
-/// The URL checks the federation library makes before anything else (its
-/// `verify_url_and_domain`): id and actor on one domain, an acceptable URL, not one of ours.
-/// Only the DNS check against private addresses is left out, as it needs the network.
-fn check_urls(id: &Url, actor: &Url, options: &Options) -> Result<(), FederationError> {
-    let refuse =
-        |why: &'static str| Err(FederationError::from(LibError::UrlVerificationError(why)));
-    if id.domain() != actor.domain() {
-        return refuse("Domains do not match");
-    }
-    let local = options.local_domain.is_some() && origin(id) == options.local_domain;
-    match id.scheme() {
-        "https" => {}
-        "http" if options.insecure => {}
-        "http" => return refuse("Http urls are only allowed in debug mode"),
-        _ => return refuse("Invalid url scheme"),
-    }
-    if local {
-        return refuse("Activity was sent from local instance");
-    }
-    let Some(domain) = id.domain() else {
-        return refuse("Url must have a domain");
-    };
-    if !domain
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-    {
-        return refuse("Invalid characters in domain");
-    }
-    if !options.insecure && id.port().is_some() {
-        return refuse("Explicit port is not allowed");
-    }
-    Ok(())
-}
-
 /// The name of a community guessed from its URL (`https://h/c/tenforward` gives `tenforward`),
 /// for titles made from a Note when the community is not looked up.
 fn name_from_url(url: &str) -> String {
@@ -285,49 +257,6 @@ fn name_from_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn url(s: &str) -> Url {
-        Url::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
-    }
-
-    #[test]
-    fn urls_are_checked_like_the_federation_library_does() {
-        let production = Options {
-            local_domain: Some("cairn.example".into()),
-            insecure: false,
-        };
-        let ok = |id: &str, actor: &str, o: &Options| check_urls(&url(id), &url(actor), o).is_ok();
-        assert!(ok(
-            "https://a.example/1",
-            "https://a.example/u/x",
-            &production
-        ));
-        assert!(!ok(
-            "https://a.example/1",
-            "https://b.example/u/x",
-            &production
-        ));
-        assert!(!ok(
-            "http://a.example/1",
-            "http://a.example/u/x",
-            &production
-        ));
-        assert!(!ok(
-            "https://a.example:8/1",
-            "https://a.example/u",
-            &production
-        ));
-        assert!(!ok(
-            "https://cairn.example/1",
-            "https://cairn.example/u",
-            &production
-        ));
-        let dev = Options {
-            local_domain: None,
-            insecure: true,
-        };
-        assert!(ok("http://a.example:8/1", "http://a.example/u/x", &dev));
-    }
 
     #[test]
     fn types_show_what_they_carry() {

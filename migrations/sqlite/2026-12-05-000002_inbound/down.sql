@@ -1,0 +1,2 @@
+DROP TABLE remote_moderators;
+DROP TABLE inbound_activities;
