@@ -454,6 +454,9 @@ export async function memberFlow(report, session, { base, suffix }) {
     const box = await skip.boundingBox();
     check(box && box.x >= 0 && box.y >= 0, '"Skip to content" is focused but off screen');
     await page.keyboard.press('Enter');
+    // Following a fragment link is asynchronous in Chromium; on a loaded machine the URL can
+    // still be the old one right after the key press, so wait for it before judging.
+    await page.waitForURL(/#main$/, { timeout: 5000 }).catch(() => {});
     check(page.url().endsWith('#main'), `the skip link led to ${page.url()}`);
     // The next Tab goes to the first control inside the main content, not back to the menu.
     await page.keyboard.press('Tab');
