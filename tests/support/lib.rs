@@ -488,6 +488,17 @@ impl TestInstance {
     /// Waits until the inbox worker has recorded a final verdict on the activity `ap_id`, which
     /// this instance answered 202 for, and returns it.
     pub async fn verdict(&self, ap_id: &str) -> InboxVerdict {
+        self.inbox_state(ap_id, false).await
+    }
+
+    /// Waits until the inbox worker has tried the activity `ap_id` at least once: a final
+    /// verdict, or the code of a failure it will retry later (then the state is `pending`).
+    /// Tests of what a failed attempt leaves behind use it instead of waiting out the backoff.
+    pub async fn first_attempt(&self, ap_id: &str) -> InboxVerdict {
+        self.inbox_state(ap_id, true).await
+    }
+
+    async fn inbox_state(&self, ap_id: &str, retry_counts: bool) -> InboxVerdict {
         let ctx = self.ctx().clone();
         eventually(&format!("the inbox decides on {ap_id}"), || {
             let ctx = ctx.clone();
@@ -499,7 +510,9 @@ impl TestInstance {
                     .await
                     .ok()
                     .flatten()?;
-                (row.state != "pending" && row.state != "leased").then(|| InboxVerdict {
+                let decided = row.state != "pending" && row.state != "leased";
+                let retried = retry_counts && row.state == "pending" && row.attempts > 0;
+                (decided || retried).then(|| InboxVerdict {
                     state: row.state,
                     code: row.code.unwrap_or_default(),
                     message: row.message.unwrap_or_default(),

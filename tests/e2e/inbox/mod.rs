@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -23,6 +23,7 @@ use rsa::signature::{SignatureEncoding, Signer};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+mod hostile;
 mod lenient;
 
 /// The ActivityStreams public collection.
@@ -31,9 +32,34 @@ const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 /// The documents the fake server serves, by path.
 type Docs = Arc<Mutex<HashMap<String, Value>>>;
 
-/// Answers any GET with the document stored at its path, or 404.
-async fn serve_doc(State(docs): State<Docs>, uri: Uri) -> Response {
-    let doc = docs.lock().expect("lock").get(uri.path()).cloned();
+/// What the fake server was asked: `METHOD path`, and the bodies POSTed to it.
+#[derive(Default)]
+struct Log {
+    requests: Vec<String>,
+    posted: Vec<Value>,
+}
+
+type Shared = (Docs, Arc<Mutex<Log>>);
+
+/// Answers a GET with the document stored at its path, or 404, and takes any POST (an inbox)
+/// with 202; every request is logged.
+async fn serve_doc(State((docs, log)): State<Shared>, request: axum::extract::Request) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    log.lock()
+        .expect("lock")
+        .requests
+        .push(format!("{method} {path}"));
+    if method == axum::http::Method::POST {
+        let body = axum::body::to_bytes(request.into_body(), 1 << 20)
+            .await
+            .unwrap_or_default();
+        if let Ok(v) = serde_json::from_slice(&body) {
+            log.lock().expect("lock").posted.push(v);
+        }
+        return StatusCode::ACCEPTED.into_response();
+    }
+    let doc = docs.lock().expect("lock").get(&path).cloned();
     match doc {
         Some(doc) => (
             [("content-type", "application/activity+json")],
@@ -70,6 +96,7 @@ struct Remote {
     base: String,
     key: RsaPrivateKey,
     docs: Docs,
+    log: Arc<Mutex<Log>>,
 }
 
 impl Remote {
@@ -80,12 +107,16 @@ impl Remote {
             .expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let docs = Docs::default();
-        let app = Router::new().fallback(serve_doc).with_state(docs.clone());
+        let log = Arc::new(Mutex::new(Log::default()));
+        let app = Router::new()
+            .fallback(serve_doc)
+            .with_state((docs.clone(), log.clone()));
         tokio::spawn(async move { axum::serve(listener, app).await });
         let remote = Self {
             base: format!("http://localhost:{port}"),
             key: new_key(),
             docs,
+            log,
         };
         remote.actor("/u/tester", "Person", "tester");
         remote
