@@ -16,4 +16,5 @@ mod processes;
 mod relay;
 mod remote;
 mod smoke;
+mod threads;
 mod web;

@@ -378,10 +378,31 @@ pub struct PageQuery {
     pub offset: Option<i64>,
 }
 
-/// A post with its comment tree.
+/// A post with one page of its comment tree: top-level comments, best first, with their
+/// replies nested at most [`API_NESTING`] levels deep (deeper replies sit beside their ancestor
+/// on the last level; `parent_id` and `depth` still tell where they belong).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PostDetailDto {
     pub post: PostDto,
+    pub comments: Vec<CommentNodeDto>,
+    /// Pass as `comments_cursor` to get the next page of comments; absent on the last page.
+    pub next_comments_cursor: Option<String>,
+}
+
+/// How many levels comment trees nest in API answers. Two JSON levels per comment keeps the
+/// deepest answer well inside the 128 levels that common JSON parsers accept.
+pub const API_NESTING: usize = 40;
+
+/// Which page of a post's comments to return.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ThreadQuery {
+    /// From the previous answer's `next_comments_cursor`.
+    pub comments_cursor: Option<String>,
+}
+
+/// A comment with its replies, as a tree rooted at it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommentThreadDto {
     pub comments: Vec<CommentNodeDto>,
 }
 

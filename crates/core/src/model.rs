@@ -331,7 +331,10 @@ pub struct CommentNode {
 #[derive(Debug, Clone)]
 pub struct PostDetail {
     pub view: PostView,
+    /// One page of the thread: top-level comments with their replies.
     pub comments: Vec<CommentNode>,
+    /// Where the next page of top-level comments starts, when there is one.
+    pub next_cursor: Option<String>,
 }
 
 /// A comment with the post it belongs to, for serving it alone.

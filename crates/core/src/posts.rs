@@ -21,7 +21,8 @@ use crate::model::{AuthUser, Comment, CommentNode, Community, Person, Post, Post
 use crate::ranking::hot_rank;
 use crate::validate;
 
-/// Most comments loaded with a post; larger threads are cut (pagination comes later).
+/// Most comments listed in a post's context collection; a page of the thread itself loads at
+/// most [`THREAD_BUDGET`].
 pub const MAX_COMMENTS_PER_POST: i64 = 2_000;
 
 /// What the compose form sends.
@@ -143,38 +144,147 @@ pub async fn get_view(ctx: &Cairn, id: i64, viewer: Option<&AuthUser>) -> CoreRe
         .await
 }
 
-/// A visible post with its comment tree.
-pub async fn get_detail(ctx: &Cairn, id: i64, viewer: Option<&AuthUser>) -> CoreResult<PostDetail> {
+/// A visible post (not deleted or removed), without its comments.
+pub async fn get_visible(ctx: &Cairn, id: i64, viewer: Option<&AuthUser>) -> CoreResult<PostView> {
+    let view = get_view(ctx, id, viewer).await?;
+    if view.post.deleted || view.post.removed {
+        return Err(gone());
+    }
+    Ok(view)
+}
+
+/// Top-level comments on one page of a thread.
+pub const THREAD_PAGE: i64 = 50;
+
+/// The most comments, bodies included, that one page of a thread loads: a page ends early when
+/// its top-level comments' subtrees use the budget up, and a cut subtree is read in full from
+/// its comment's own page.
+pub const THREAD_BUDGET: i64 = 500;
+
+/// Which page of a thread to load, and how it is shaped.
+#[derive(Debug, Clone)]
+pub struct ThreadPage {
+    /// The `next_cursor` of the page before, or none for the first page.
+    pub cursor: Option<String>,
+    /// How many levels replies nest to. Deeper replies are placed beside their ancestor on the
+    /// last level, so that a chain of any depth cannot nest HTML, JSON or the stack without
+    /// bound (JSON parsers commonly stop at 128 levels).
+    pub nesting: usize,
+}
+
+/// Where a thread page starts: the number of top-level comments before it. The cursor is
+/// opaque to clients; it is a number today so that it stays valid across restarts.
+fn thread_offset(cursor: Option<&str>) -> CoreResult<i64> {
+    match cursor {
+        None => Ok(0),
+        Some(c) => c.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            CoreError::invalid(
+                "invalid_cursor",
+                "The comments cursor is not one we gave out.",
+            )
+        }),
+    }
+}
+
+/// A visible post with one page of its comment tree.
+pub async fn get_detail(
+    ctx: &Cairn,
+    id: i64,
+    viewer: Option<&AuthUser>,
+    page: &ThreadPage,
+) -> CoreResult<PostDetail> {
     let viewer = viewer.cloned();
+    let offset = thread_offset(page.cursor.as_deref())?;
+    let nesting = page.nesting;
     ctx.db()
         .run(move |conn| -> CoreResult<PostDetail> {
             let view = load_view(conn, id, viewer.as_ref())?;
             if view.post.deleted || view.post.removed {
                 return Err(gone());
             }
-            let rows = CommentRow::for_post(conn, id, MAX_COMMENTS_PER_POST)?;
-            let my_votes: HashMap<i64, i32> = match &viewer {
-                Some(u) => votes::my_comment_votes(conn, u.person_id, id)?
-                    .into_iter()
-                    .collect(),
-                None => HashMap::new(),
-            };
-            let comments = build_tree(rows, &my_votes);
-            Ok(PostDetail { view, comments })
+            // One more than a page tells whether another page follows.
+            let roots = CommentRow::top_level_page(conn, id, offset, THREAD_PAGE + 1)?;
+            let more = roots.len() as i64 > THREAD_PAGE;
+            let mut rows = Vec::new();
+            let mut taken = 0;
+            for (_, path) in roots.iter().take(THREAD_PAGE as usize) {
+                let left = THREAD_BUDGET - rows.len() as i64;
+                if left <= 0 {
+                    break;
+                }
+                rows.extend(CommentRow::subtree(conn, id, path, left)?);
+                taken += 1;
+            }
+            let next_cursor = (more || taken < roots.len().min(THREAD_PAGE as usize))
+                .then(|| (offset + taken as i64).to_string());
+            let my_votes = my_comment_votes(conn, viewer.as_ref(), id)?;
+            let comments = build_tree(rows, &my_votes, nesting);
+            Ok(PostDetail {
+                view,
+                comments,
+                next_cursor,
+            })
         })
         .await
 }
 
-/// Nests comments under their parents. Siblings are ordered by score, then age, as on Lemmy's
-/// "top" sort; deleted comments keep their place (so replies stay readable) but lose their text.
+/// A comment and its replies, as a tree rooted at it (within the same budget as a page).
+pub async fn comment_subtree(
+    ctx: &Cairn,
+    comment_id: i64,
+    viewer: Option<&AuthUser>,
+    nesting: usize,
+) -> CoreResult<Vec<CommentNode>> {
+    let viewer = viewer.cloned();
+    ctx.db()
+        .run(move |conn| -> CoreResult<Vec<CommentNode>> {
+            let root = CommentRow::by_id(conn, comment_id)?.ok_or_else(|| {
+                CoreError::not_found("comment_not_found", "No comment has that id.")
+            })?;
+            let rows = CommentRow::subtree(conn, root.post_id, &root.path, THREAD_BUDGET)?;
+            let my_votes = my_comment_votes(conn, viewer.as_ref(), root.post_id)?;
+            Ok(build_tree(rows, &my_votes, nesting))
+        })
+        .await
+}
+
+fn my_comment_votes(
+    conn: &mut AnyConn<'_>,
+    viewer: Option<&AuthUser>,
+    post_id: i64,
+) -> CoreResult<HashMap<i64, i32>> {
+    Ok(match viewer {
+        Some(u) => votes::my_comment_votes(conn, u.person_id, post_id)?
+            .into_iter()
+            .collect(),
+        None => HashMap::new(),
+    })
+}
+
+/// Nests comments under their parents, at most `nesting` levels deep. Siblings are ordered by
+/// score, then age, as on Lemmy's "top" sort; deleted comments keep their place (so replies
+/// stay readable) but lose their text. The rows come in path order, so parents come first.
+/// The work is a loop over the rows, never recursion, whatever the depth.
 fn build_tree(
     rows: Vec<(CommentRow, PersonRow)>,
     my_votes: &HashMap<i64, i32>,
+    nesting: usize,
 ) -> Vec<CommentNode> {
+    // The level each comment is shown at and the comment it is shown under: its parent, or,
+    // past the last level, the one its parent is shown under.
+    let mut placed: HashMap<i64, (usize, Option<i64>)> = HashMap::new();
+    for (row, _) in &rows {
+        let place = match row.parent_id.and_then(|p| placed.get(&p).map(|s| (p, *s))) {
+            // A reply whose parent was cut off by the budget is shown at the top level.
+            None => (0, None),
+            Some((parent, (level, _))) if level + 1 < nesting.max(1) => (level + 1, Some(parent)),
+            Some((_, (level, under))) => (level, under),
+        };
+        placed.insert(row.id, place);
+    }
     let mut children: HashMap<Option<i64>, Vec<CommentNode>> = HashMap::new();
-    let known: std::collections::HashSet<i64> = rows.iter().map(|(c, _)| c.id).collect();
-    // Paths sort parents before children; walking in reverse lets each node collect its
-    // finished replies before it is attached to its own parent.
+    // Walking in reverse lets each node collect its finished replies before it is attached to
+    // the comment it is shown under.
     for (row, person) in rows.into_iter().rev() {
         let mut comment = Comment::from(row);
         if comment.deleted || comment.removed {
@@ -183,15 +293,14 @@ fn build_tree(
         }
         let mut replies = children.remove(&Some(comment.id)).unwrap_or_default();
         sort_siblings(&mut replies);
-        // A reply whose parent was cut off by the limit is shown at the top level.
-        let parent = comment.parent_id.filter(|p| known.contains(p));
+        let under = placed.get(&comment.id).and_then(|(_, u)| *u);
         let node = CommentNode {
             my_vote: my_votes.get(&comment.id).copied(),
             creator: Person::from(person),
             comment,
             replies,
         };
-        children.entry(parent).or_default().push(node);
+        children.entry(under).or_default().push(node);
     }
     let mut top = children.remove(&None).unwrap_or_default();
     sort_siblings(&mut top);

@@ -118,6 +118,48 @@ impl CommentRow {
             .load(c))?)
     }
 
+    /// One page of a post's top-level comments as `(id, path)`, best first (score, then age),
+    /// skipping `offset` of them.
+    pub fn top_level_page(
+        conn: &mut AnyConn<'_>,
+        post_id: i64,
+        offset: i64,
+        limit: i64,
+    ) -> StorageResult<Vec<(i64, String)>> {
+        Ok(with_conn!(conn, |c| comments::table
+            .filter(comments::post_id.eq(post_id))
+            .filter(comments::parent_id.is_null())
+            .order((
+                comments::score.desc(),
+                comments::published.asc(),
+                comments::id.asc()
+            ))
+            .offset(offset)
+            .limit(limit)
+            .select((comments::id, comments::path))
+            .load(c))?)
+    }
+
+    /// The comment at `path` and its replies at any depth, with their authors, in thread
+    /// (path) order, at most `limit` of them. Paths are zero-padded ids joined by dots, so a
+    /// prefix match finds exactly the subtree and contains no `LIKE` wildcards.
+    pub fn subtree(
+        conn: &mut AnyConn<'_>,
+        post_id: i64,
+        path: &str,
+        limit: i64,
+    ) -> StorageResult<Vec<(CommentRow, PersonRow)>> {
+        let below = format!("{path}.%");
+        Ok(with_conn!(conn, |c| comments::table
+            .inner_join(persons::table)
+            .filter(comments::post_id.eq(post_id))
+            .filter(comments::path.eq(path).or(comments::path.like(&below)))
+            .order(comments::path.asc())
+            .limit(limit)
+            .select((CommentRow::as_select(), PersonRow::as_select()))
+            .load(c))?)
+    }
+
     /// Changes the body.
     pub fn update_body(
         conn: &mut AnyConn<'_>,

@@ -58,7 +58,7 @@ impl Modify for BearerAuth {
         communities::list_pending_follows, communities::decide_pending_follow,
         people::follow_person, people::unfollow_person, people::following,
         posts::create_post, posts::get_post, posts::edit_post, posts::delete_post, posts::vote_post,
-        posts::create_comment, posts::get_comment, posts::edit_comment, posts::delete_comment, posts::vote_comment,
+        posts::create_comment, posts::get_comment, posts::get_comment_thread, posts::edit_comment, posts::delete_comment, posts::vote_comment,
     ),
     components(schemas(ErrorBody))
 )]
@@ -161,6 +161,7 @@ pub fn routes(state: ApiState) -> Router {
                 .patch(posts::edit_comment)
                 .delete(posts::delete_comment),
         )
+        .route("/comments/{id}/thread", get(posts::get_comment_thread))
         .route("/comments/{id}/vote", post(posts::vote_comment))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

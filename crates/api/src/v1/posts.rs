@@ -7,11 +7,12 @@ use cairn_core::posts::{self, NewPostInput, PostEdit};
 use cairn_core::{comments, votes};
 
 use crate::dto::{
-    CommentDto, CreateCommentRequest, CreatePostRequest, EditCommentRequest, EditPostRequest,
-    PostDetailDto, PostDto, VoteRequest, VoteResponse,
+    API_NESTING, CommentDto, CommentThreadDto, CreateCommentRequest, CreatePostRequest,
+    EditCommentRequest, EditPostRequest, PostDetailDto, PostDto, ThreadQuery, VoteRequest,
+    VoteResponse,
 };
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiPath, Auth, MaybeAuth};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, MaybeAuth};
 use crate::state::ApiState;
 
 /// Create a post.
@@ -33,18 +34,26 @@ pub async fn create_post(
     Ok((StatusCode::CREATED, Json(view.into())))
 }
 
-/// A post with its comment tree.
-#[utoipa::path(get, path = "/api/v1/posts/{id}", tag = "posts", params(("id" = i64, Path, description = "Post id")),
-    responses((status = 200, body = PostDetailDto), (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
+/// A post with one page of its comment tree.
+#[utoipa::path(get, path = "/api/v1/posts/{id}", tag = "posts",
+    params(("id" = i64, Path, description = "Post id"), ThreadQuery),
+    responses((status = 200, body = PostDetailDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 410, body = ErrorBody)))]
 pub async fn get_post(
     State(s): State<ApiState>,
     MaybeAuth(user): MaybeAuth,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ThreadQuery>,
 ) -> ApiResult<Json<PostDetailDto>> {
-    let detail = posts::get_detail(&s.ctx, id, user.as_ref()).await?;
+    let page = posts::ThreadPage {
+        cursor: q.comments_cursor,
+        nesting: API_NESTING,
+    };
+    let detail = posts::get_detail(&s.ctx, id, user.as_ref(), &page).await?;
     Ok(Json(PostDetailDto {
         post: detail.view.into(),
         comments: detail.comments.into_iter().map(Into::into).collect(),
+        next_comments_cursor: detail.next_cursor,
     }))
 }
 
@@ -118,6 +127,20 @@ pub async fn get_comment(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<CommentDto>> {
     Ok(Json(comments::get(&s.ctx, id).await?.into()))
+}
+
+/// A comment with its replies: the rest of a thread that a post's page cut short.
+#[utoipa::path(get, path = "/api/v1/comments/{id}/thread", tag = "comments", params(("id" = i64, Path, description = "Comment id")),
+    responses((status = 200, body = CommentThreadDto), (status = 404, body = ErrorBody)))]
+pub async fn get_comment_thread(
+    State(s): State<ApiState>,
+    MaybeAuth(user): MaybeAuth,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<CommentThreadDto>> {
+    let nodes = posts::comment_subtree(&s.ctx, id, user.as_ref(), API_NESTING).await?;
+    Ok(Json(CommentThreadDto {
+        comments: nodes.into_iter().map(Into::into).collect(),
+    }))
 }
 
 /// Edit a comment (its author).

@@ -128,7 +128,7 @@ pub(crate) async fn edit_form(
 ) -> WebResult {
     let id = parse_id(&raw)?;
     let user = viewer.require(&viewer.path)?;
-    let view = posts::get_detail(&s.ctx, id, Some(user)).await?.view;
+    let view = posts::get_visible(&s.ctx, id, Some(user)).await?;
     if view.post.creator_id != user.person_id {
         return Err(WebError::Core(cairn_core::CoreError::forbidden(
             "not_author",
@@ -194,9 +194,7 @@ pub(crate) async fn delete_post_form(
 ) -> WebResult {
     let id = parse_id(&raw)?;
     viewer.require(&viewer.path)?;
-    let view = posts::get_detail(&s.ctx, id, viewer.user.as_ref())
-        .await?
-        .view;
+    let view = posts::get_visible(&s.ctx, id, viewer.user.as_ref()).await?;
     Ok(page(&ConfirmPage {
         chrome: Chrome::new(&s, &viewer),
         heading: "Delete this post?",

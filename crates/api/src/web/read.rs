@@ -10,10 +10,10 @@ use cairn_core::model::{
     MembershipMode, Person, PostView, Role,
 };
 use cairn_core::posts::PostPage;
-use cairn_core::{CoreError, accounts, comments, communities, posts};
+use cairn_core::{accounts, comments, communities, posts};
 
 use super::session::Viewer;
-use super::{Chrome, WebError, WebResult, community_handle, community_path, page, parse_id};
+use super::{Chrome, WebResult, community_handle, community_path, page, parse_id};
 use crate::state::ApiState;
 
 /// Posts per page of a listing.
@@ -220,16 +220,28 @@ struct PostPageTemplate {
     v: PostView,
     is_author: bool,
     tree: String,
+    cursor_used: bool,
+    next_cursor: Option<String>,
 }
 
-/// A post with its threaded comments.
+/// How many levels replies nest on a page; deeper ones sit beside their ancestor on the last
+/// level, where a narrow screen still has room for them.
+pub(crate) const WEB_NESTING: usize = 12;
+
+/// A post with one page of its threaded comments (`?comments=` names the page).
 pub(crate) async fn post(
     State(s): State<ApiState>,
     viewer: Viewer,
     Path(raw): Path<String>,
+    q: Params,
 ) -> WebResult {
     let id = parse_id(&raw)?;
-    let detail = posts::get_detail(&s.ctx, id, viewer.user.as_ref()).await?;
+    let cursor = q.get("comments").cloned();
+    let page_of = posts::ThreadPage {
+        cursor: cursor.clone(),
+        nesting: WEB_NESTING,
+    };
+    let detail = posts::get_detail(&s.ctx, id, viewer.user.as_ref(), &page_of).await?;
     let me = viewer.user.as_ref().map(|u| u.person_id);
     let tree = tree(&detail.comments, &Thread { user: me });
     Ok(page(&PostPageTemplate {
@@ -237,6 +249,8 @@ pub(crate) async fn post(
         is_author: me == Some(detail.view.post.creator_id),
         v: detail.view,
         tree,
+        cursor_used: cursor.is_some(),
+        next_cursor: detail.next_cursor,
     }))
 }
 
@@ -248,16 +262,6 @@ struct CommentPage {
     tree: String,
 }
 
-fn find_node(nodes: &[CommentNode], id: i64) -> Option<&CommentNode> {
-    nodes.iter().find_map(|n| {
-        if n.comment.id == id {
-            Some(n)
-        } else {
-            find_node(&n.replies, id)
-        }
-    })
-}
-
 /// One comment with its replies, its place in the thread, and a reply form.
 pub(crate) async fn comment(
     State(s): State<ApiState>,
@@ -266,17 +270,13 @@ pub(crate) async fn comment(
 ) -> WebResult {
     let id = parse_id(&raw)?;
     let c = comments::get(&s.ctx, id).await?;
-    let detail = posts::get_detail(&s.ctx, c.post.id, viewer.user.as_ref()).await?;
-    let node = find_node(&detail.comments, id).ok_or_else(|| {
-        WebError::Core(CoreError::not_found(
-            "comment_not_found",
-            "No comment has that id.",
-        ))
-    })?;
+    // The comment is shown only while its post is.
+    posts::get_visible(&s.ctx, c.post.id, viewer.user.as_ref()).await?;
+    let nodes = posts::comment_subtree(&s.ctx, id, viewer.user.as_ref(), WEB_NESTING).await?;
     let thread = Thread {
         user: viewer.user.as_ref().map(|u| u.person_id),
     };
-    let tree = tree(std::slice::from_ref(node), &thread);
+    let tree = tree(&nodes, &thread);
     Ok(page(&CommentPage {
         chrome: Chrome::new(&s, &viewer),
         c,
