@@ -43,7 +43,10 @@ impl RemoteBody {
                 (Some(md), Some(html))
             }
             (_, Some(html)) if !html.trim().is_empty() => {
-                (None, Some(markdown::sanitize_html(html)))
+                // The same limit as local Markdown, applied before sanitising so that the
+                // parser's work is bounded too; a tag cut in half is dropped or closed by it.
+                let cut: String = html.chars().take(validate::MAX_BODY_CHARS).collect();
+                (None, Some(markdown::sanitize_html(&cut)))
             }
             _ => (None, None),
         }
@@ -517,4 +520,36 @@ pub async fn delete(
         .await?;
     ctx.notify_outbox();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_html_is_cut_to_the_local_limit() {
+        let paragraph = "<p>Compost <em>works</em> &amp; grows.</p>";
+        let html = paragraph.repeat(validate::MAX_BODY_CHARS / paragraph.len() * 4);
+        let body = RemoteBody {
+            markdown: None,
+            html: Some(html),
+        };
+        let (_, kept) = body.render();
+        let kept = kept.expect("html");
+        // Sanitising may lengthen what it keeps a little (entities, closed tags), never the
+        // four times as much that was sent.
+        assert!(kept.chars().count() < validate::MAX_BODY_CHARS * 2, "{}", kept.len());
+        assert!(kept.starts_with("<p>Compost <em>works</em>"));
+        assert!(!kept.ends_with("<p"), "no half tag survives");
+    }
+
+    #[test]
+    fn remote_markdown_is_cut_to_the_local_limit() {
+        let body = RemoteBody {
+            markdown: Some("word ".repeat(validate::MAX_BODY_CHARS)),
+            html: None,
+        };
+        let (md, _) = body.render();
+        assert_eq!(md.expect("markdown").chars().count(), validate::MAX_BODY_CHARS);
+    }
 }
