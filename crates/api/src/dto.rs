@@ -316,7 +316,10 @@ pub struct PostDto {
     pub comment_count: i64,
     pub locked: bool,
     pub featured: bool,
+    /// Deleted by its author or removed by moderators: not shown to others.
     pub deleted: bool,
+    /// Removed by moderators. Only its author still sees a removed post, with this set.
+    pub removed: bool,
     pub published: DateTime<Utc>,
     pub updated: Option<DateTime<Utc>>,
     /// The caller's vote: 1, -1, or absent.
@@ -344,6 +347,7 @@ impl From<PostView> for PostDto {
             locked: p.locked,
             featured: p.featured,
             deleted: p.deleted || p.removed,
+            removed: p.removed,
             published: p.published,
             updated: p.updated,
             my_vote: v.my_vote,

@@ -144,10 +144,17 @@ pub async fn get_view(ctx: &Cairn, id: i64, viewer: Option<&AuthUser>) -> CoreRe
         .await
 }
 
-/// A visible post (not deleted or removed), without its comments.
+/// Whether `viewer` may read the post: nobody once its author deleted it; once moderators
+/// removed it, only its author, as on Lemmy. A removal by a remote community's moderators marks
+/// the post removed there and never takes it from its local author, who may still delete it.
+fn readable(post: &Post, viewer: Option<&AuthUser>) -> bool {
+    !post.deleted && (!post.removed || viewer.is_some_and(|u| u.person_id == post.creator_id))
+}
+
+/// A post its viewer may read (see [`readable`]), without its comments.
 pub async fn get_visible(ctx: &Cairn, id: i64, viewer: Option<&AuthUser>) -> CoreResult<PostView> {
     let view = get_view(ctx, id, viewer).await?;
-    if view.post.deleted || view.post.removed {
+    if !readable(&view.post, viewer) {
         return Err(gone());
     }
     Ok(view)
@@ -199,7 +206,7 @@ pub async fn get_detail(
     ctx.db()
         .run(move |conn| -> CoreResult<PostDetail> {
             let view = load_view(conn, id, viewer.as_ref())?;
-            if view.post.deleted || view.post.removed {
+            if !readable(&view.post, viewer.as_ref()) {
                 return Err(gone());
             }
             // One more than a page tells whether another page follows.
@@ -369,7 +376,8 @@ pub async fn delete(ctx: &Cairn, user: &AuthUser, id: i64) -> CoreResult<()> {
     ctx.db()
         .transaction(move |conn| -> CoreResult<()> {
             let post = PostRow::by_id(conn, id)?.ok_or_else(not_found)?;
-            if post.deleted || post.removed {
+            // The author may still delete a post that moderators removed.
+            if post.deleted || (post.removed && post.creator_id != person_id) {
                 return Ok(());
             }
             let now = db_now();
@@ -379,7 +387,7 @@ pub async fn delete(ctx: &Cairn, user: &AuthUser, id: i64) -> CoreResult<()> {
                 ..Subject::default()
             };
             if post.creator_id == person_id {
-                PostRow::set_deleted(conn, id, true, false, now)?;
+                PostRow::set_deleted(conn, id, true, post.removed, now)?;
                 emit(conn, EventKind::PostDeleted, person_id, subject)?;
                 return Ok(());
             }
