@@ -105,8 +105,11 @@ impl Instance {
             // A delivery that fails while a follower is busy is retried within a second instead
             // of the production default of thirty.
             .env("CAIRN_DELIVERY_RETRY_BASE_SECONDS", "1")
+            // Likewise a received activity whose fetch failed, or that waits for another.
+            .env("CAIRN_INBOX_RETRY_BASE_SECONDS", "1")
             // The shortest lease allowed, so the deliveries in flight at the kill come back
-            // after 15 seconds rather than the default two minutes.
+            // after 15 seconds rather than the default two minutes; the inbox worker's lease of
+            // received activities is the same setting.
             .env("CAIRN_DELIVERY_LEASE_SECONDS", "15")
             .env("CAIRN_DEV_INSECURE_FEDERATION", "true")
             .env("CAIRN_LOG", "info,cairn_federation=debug")
