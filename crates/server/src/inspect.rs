@@ -123,9 +123,25 @@ async fn inspect(config: &Validated, target: &str, offline: bool) -> anyhow::Res
             inspect::inspect_bytes(&bytes, &options, ctx.as_ref()).await
         }
         Target::Url(url) => {
-            let fetcher = fetcher(config, ctx.as_ref(), &mut notes).await?;
-            let value = fetcher.fetch(&url).await?;
-            inspect::inspect_value(&value, &options, ctx.as_ref()).await
+            // An activity this instance received is judged as it arrived, beside the verdict
+            // the inbox recorded; most activities cannot be fetched from their id anyway.
+            let stored = match &ctx {
+                Some(ctx) => inspect::stored_verdict(ctx, url.as_str()).await?,
+                None => None,
+            };
+            match stored {
+                Some((verdict, value)) => {
+                    notes.push("Judged as stored on arrival; nothing was fetched.".to_owned());
+                    let mut report = inspect::inspect_value(&value, &options, ctx.as_ref()).await;
+                    report.stored = Some(verdict);
+                    report
+                }
+                None => {
+                    let fetcher = fetcher(config, ctx.as_ref(), &mut notes).await?;
+                    let value = fetcher.fetch(&url).await?;
+                    inspect::inspect_value(&value, &options, ctx.as_ref()).await
+                }
+            }
         }
         Target::Handle(handle) => {
             let fetcher = fetcher(config, ctx.as_ref(), &mut notes).await?;
@@ -135,6 +151,11 @@ async fn inspect(config: &Validated, target: &str, offline: bool) -> anyhow::Res
             inspect::inspect_value(&value, &options, ctx.as_ref()).await
         }
     };
+    if report.stored.is_none()
+        && let (Some(ctx), Some(id)) = (&ctx, &report.id)
+    {
+        report.stored = inspect::stored_verdict(ctx, id).await?.map(|(v, _)| v);
+    }
     report.notes.extend(notes);
     Ok(report)
 }

@@ -734,3 +734,87 @@ async fn inspect_fetches_an_actor_by_url_and_by_name() {
     );
     assert!(done.stderr.contains("cannot fetch"), "{}", done.stderr);
 }
+
+#[tokio::test]
+async fn inspect_shows_the_stored_verdict_of_a_received_activity() {
+    use cairn_storage::inbound::{InboundRow, NewInbound};
+    use cairn_storage::schema::inbound_activities as ia;
+    use cairn_storage::{Database, DatabaseUrl, PoolOptions, StorageError, with_conn};
+    use diesel::prelude::*;
+
+    let dir = temp();
+    expect_success(cairn(dir.path(), &["migrate"], &[]));
+    let path = dir.path().join("cairn.sqlite3");
+    let url = DatabaseUrl::parse(&format!("sqlite://{}", path.display())).expect("url");
+    let db = Database::connect(&url, &PoolOptions::default()).expect("open");
+    let follow = fixture("lemmy/activities/following/follow.json");
+    let data = std::fs::read_to_string(&follow).expect("fixture");
+    let value: Value = serde_json::from_str(&data).expect("json");
+    let ap_id = value["id"].as_str().expect("id").to_owned();
+    let (id, stored) = (ap_id.clone(), data.clone());
+    db.run(move |conn| -> Result<(), StorageError> {
+        let now = cairn_storage::db_now();
+        InboundRow::insert(
+            conn,
+            &NewInbound {
+                ap_id: id.clone(),
+                actor_ap_id: "https://lemmy.example/u/someone".into(),
+                host: "lemmy.example".into(),
+                kind: "Follow".into(),
+                object_key: id.clone(),
+                data: stored,
+                next_attempt_at: now,
+                received_at: now,
+            },
+        )?;
+        with_conn!(conn, |c| diesel::update(
+            ia::table.filter(ia::ap_id.eq(&id))
+        )
+        .set((
+            ia::state.eq("ignored"),
+            ia::code.eq(Some("followee_not_found")),
+            ia::message.eq(Some("Nobody here has that name.")),
+            ia::attempts.eq(1),
+            ia::finished_at.eq(Some(now)),
+        ))
+        .execute(c))?;
+        Ok(())
+    })
+    .await
+    .expect("store a received activity");
+    drop(db);
+    // By id: the stored copy is judged, nothing is fetched (the id's host does not exist).
+    let done = run(cairn(dir.path(), &["inspect", &ap_id], &[INSECURE]));
+    assert_eq!(
+        done.status.code(),
+        Some(1),
+        "{}{}",
+        done.stdout,
+        done.stderr
+    );
+    assert!(
+        done.stdout
+            .contains("stored: ignored (followee_not_found): Nobody here has that name.; received"),
+        "{}",
+        done.stdout
+    );
+    assert!(
+        done.stdout.contains("1 attempt, decided"),
+        "{}",
+        done.stdout
+    );
+    assert!(
+        done.stdout.contains("nothing was fetched"),
+        "{}",
+        done.stdout
+    );
+    // From a file, the stored verdict of the same id is shown too, also as JSON.
+    let done = run(cairn(
+        dir.path(),
+        &["inspect", "--json", &follow],
+        &[INSECURE],
+    ));
+    let report: Value = serde_json::from_str(&done.stdout).expect("json report");
+    assert_eq!(report["stored"]["state"], "ignored", "{report}");
+    assert_eq!(report["stored"]["code"], "followee_not_found");
+}

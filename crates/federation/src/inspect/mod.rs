@@ -52,6 +52,72 @@ pub struct Report {
     pub verdict: Verdict,
     /// Further remarks: checks not made here, conditions applied on arrival.
     pub notes: Vec<String>,
+    /// What the inbox recorded, when this instance received an activity with this id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stored: Option<StoredVerdict>,
+}
+
+/// The verdict the inbox worker recorded for a received activity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredVerdict {
+    /// `pending`, `leased`, `applied`, `ignored`, `refused` or `failed`.
+    pub state: String,
+    /// The verdict's code; for a pending activity, why the last attempt did not apply it.
+    pub code: Option<String>,
+    pub message: Option<String>,
+    pub attempts: i32,
+    pub received_at: chrono::NaiveDateTime,
+    pub finished_at: Option<chrono::NaiveDateTime>,
+}
+
+impl StoredVerdict {
+    fn to_line(&self) -> String {
+        let mut line = format!("stored: {}", self.state);
+        if let Some(code) = self.code.as_deref().filter(|c| *c != self.state) {
+            line.push_str(&format!(" ({code})"));
+        }
+        if let Some(m) = self.message.as_deref().filter(|m| !m.is_empty()) {
+            line.push_str(&format!(": {m}"));
+        }
+        line.push_str(&format!(
+            "; received {} UTC, {} attempt{}",
+            self.received_at.format("%Y-%m-%d %H:%M:%S"),
+            self.attempts,
+            if self.attempts == 1 { "" } else { "s" }
+        ));
+        if let Some(at) = self.finished_at {
+            line.push_str(&format!(", decided {} UTC", at.format("%Y-%m-%d %H:%M:%S")));
+        }
+        line.push('\n');
+        line
+    }
+}
+
+/// The verdict stored for the received activity `ap_id`, if this instance received it.
+pub async fn stored_verdict(
+    db: &Cairn,
+    ap_id: &str,
+) -> Result<Option<(StoredVerdict, Value)>, FederationError> {
+    let id = ap_id.to_owned();
+    let row = db
+        .db()
+        .run(move |c| cairn_storage::inbound::InboundRow::by_ap_id(c, &id))
+        .await
+        .map_err(|e| FederationError::Core(e.into()))?;
+    Ok(row.map(|r| {
+        let data = serde_json::from_str(&r.data).unwrap_or(Value::Null);
+        (
+            StoredVerdict {
+                state: r.state,
+                code: r.code,
+                message: r.message,
+                attempts: r.attempts,
+                received_at: r.received_at,
+                finished_at: r.finished_at,
+            },
+            data,
+        )
+    }))
 }
 
 /// The outcome.
@@ -133,6 +199,7 @@ impl Report {
             community: None,
             verdict: Verdict::rejected("internal_error", "not classified"),
             notes: vec![],
+            stored: None,
         }
     }
 
@@ -159,6 +226,9 @@ impl Report {
             Verdict::Ignored { code, reason } => {
                 out.push_str(&format!("ignored: {code}: {reason}\n"));
             }
+        }
+        if let Some(stored) = &self.stored {
+            out.push_str(&stored.to_line());
         }
         for note in &self.notes {
             out.push_str(&format!("note: {note}\n"));
