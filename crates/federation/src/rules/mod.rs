@@ -1,4 +1,4 @@
-//! The inbox's trust rules, as pure functions: who may say what (ARCHITECTURE.md, "The trust
+//! The inbox's trust rules, as pure functions: who may say what (ARCHITECTURE.md, "Trust
 //! model").
 //!
 //! A received activity is parsed into a typed [`Received`] ([`parse`]), the facts stored about
