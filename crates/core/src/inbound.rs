@@ -538,7 +538,11 @@ mod tests {
         let kept = kept.expect("html");
         // Sanitising may lengthen what it keeps a little (entities, closed tags), never the
         // four times as much that was sent.
-        assert!(kept.chars().count() < validate::MAX_BODY_CHARS * 2, "{}", kept.len());
+        assert!(
+            kept.chars().count() < validate::MAX_BODY_CHARS * 2,
+            "{}",
+            kept.len()
+        );
         assert!(kept.starts_with("<p>Compost <em>works</em>"));
         assert!(!kept.ends_with("<p"), "no half tag survives");
     }
@@ -550,6 +554,9 @@ mod tests {
             html: None,
         };
         let (md, _) = body.render();
-        assert_eq!(md.expect("markdown").chars().count(), validate::MAX_BODY_CHARS);
+        assert_eq!(
+            md.expect("markdown").chars().count(),
+            validate::MAX_BODY_CHARS
+        );
     }
 }

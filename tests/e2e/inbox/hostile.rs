@@ -249,10 +249,7 @@ async fn forged_local_actors_in_an_announce(backend: Backend) {
     // The removal is the group's; alice's own record stays hers to read and to delete.
     let hers = w.cairn.get(&path, Some(&w.alice.token)).await;
     assert_eq!(hers.expect(200)["post"]["removed"], true);
-    w.cairn
-        .delete(&path, &w.alice.token)
-        .await
-        .expect(204);
+    w.cairn.delete(&path, &w.alice.token).await.expect(204);
     w.cairn
         .get(&path, Some(&w.alice.token))
         .await
