@@ -29,7 +29,7 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use cairn_core::CoreError;
-use cairn_core::model::Community;
+use cairn_core::model::{Community, Person};
 
 use crate::state::ApiState;
 pub use assets::AssetUrls;
@@ -105,6 +105,29 @@ pub(crate) fn community_handle(c: &Community, domain: &str) -> String {
         format!("@{}@{domain}", c.name)
     } else {
         format!("@{}@{}", c.name, host_of(&c.ap_id))
+    }
+}
+
+/// How pages name a person: `name` for a local one, `name@host` for one from another server,
+/// so that a remote person is never shown as if they had an account here.
+pub(crate) fn person_label(p: &Person) -> String {
+    if p.local {
+        p.name.clone()
+    } else {
+        format!("{}@{}", p.name, host_of(&p.ap_id))
+    }
+}
+
+/// Where a person's name links to: `/u/NAME` for a local person, the profile on their own
+/// server (their ActivityPub id) for a remote one. `/u/NAME` would name a local account, which
+/// may not exist or may be someone else. An id that is not http(s) gets no link target.
+pub(crate) fn person_href(p: &Person) -> String {
+    if p.local {
+        format!("/u/{}", p.name)
+    } else if p.ap_id.starts_with("https://") || p.ap_id.starts_with("http://") {
+        p.ap_id.clone()
+    } else {
+        "#".to_owned()
     }
 }
 
