@@ -15,5 +15,6 @@ mod posts;
 mod processes;
 mod relay;
 mod remote;
+mod sessions;
 mod smoke;
 mod web;
