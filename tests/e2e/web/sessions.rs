@@ -148,6 +148,20 @@ async fn settings_change_password(backend: Backend) {
     assert!(page.body.contains("Your password is changed."));
     assert_eq!(page.body.matches("id=\"end-session-").count(), 1);
     cairn.get("/api/v1/me", Some(&app)).await.expect(401);
+
+    // Ending this browser's own session from the list signs it out.
+    let at = page.body.find("id=\"end-session-").expect("a session") + "id=\"end-session-".len();
+    let id: String = page.body[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let token = b.jar["cairn_session"].clone();
+    let ended = b
+        .submit("/settings", &format!("/settings/sessions/{id}/end"), &[])
+        .await;
+    assert_eq!(ended.expect(303).location(), "/login?notice=signed-out");
+    assert!(!b.jar.contains_key("cairn_session"));
+    cairn.get("/api/v1/me", Some(&token)).await.expect(401);
     cairn.stop().await;
 }
 
