@@ -15,6 +15,7 @@ mod posts;
 mod processes;
 mod relay;
 mod remote;
+mod sessions;
 mod smoke;
 mod threads;
 mod web;

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use cairn_core::communities::Member;
 use cairn_core::model::{
-    Account, CommentNode, CommentView, Community, CommunityView, Person, PostView,
+    Account, CommentNode, CommentView, Community, CommunityView, Person, PostView, SessionInfo,
 };
 use cairn_core::votes::Tally;
 
@@ -37,6 +37,45 @@ pub struct LoginResponse {
     /// Send as `Authorization: Bearer <token>`.
     pub token: String,
     pub account: AccountDto,
+}
+
+/// A password change: the current password proves it is the owner asking.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// One of the caller's sessions (a web sign-in or an API token); never its token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionDto {
+    pub id: i64,
+    pub created_at: DateTime<Utc>,
+    /// When the session was last used, renewed at most once an hour.
+    pub last_used_at: DateTime<Utc>,
+    /// The `User-Agent` of the sign-in that opened it, if one was sent.
+    pub user_agent: Option<String>,
+    /// Whether this is the session of the request.
+    pub current: bool,
+}
+
+impl From<SessionInfo> for SessionDto {
+    fn from(s: SessionInfo) -> Self {
+        Self {
+            id: s.id,
+            created_at: s.created_at,
+            last_used_at: s.last_used_at,
+            user_agent: s.user_agent,
+            current: s.current,
+        }
+    }
+}
+
+/// How many sessions a request ended.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EndedSessionsDto {
+    pub ended: usize,
 }
 
 /// A person.

@@ -3,11 +3,11 @@
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, USER_AGENT};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use cairn_core::model::AuthUser;
-use cairn_core::{Cairn, accounts};
+use cairn_core::{Cairn, sessions};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -23,6 +23,12 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
         })
         .map(str::trim)
         .filter(|t| !t.is_empty())
+}
+
+/// The `User-Agent` of a request, if it sent a readable one; stored with a new session so that
+/// its owner can tell their sessions apart.
+pub fn user_agent(headers: &HeaderMap) -> Option<&str> {
+    headers.get(USER_AGENT).and_then(|v| v.to_str().ok())
 }
 
 /// The signed-in user; requests without a valid bearer token get 401.
@@ -45,7 +51,7 @@ where
                 "Sign in first and send the token as `Authorization: Bearer <token>`.",
             )
         })?;
-        Ok(Auth(accounts::authenticate(&ctx, token).await?))
+        Ok(Auth(sessions::authenticate(&ctx, token).await?))
     }
 }
 

@@ -1,6 +1,7 @@
-//! Accounts: registration, sign-in and sessions, profiles and registration approval.
+//! Accounts: registration, sign-in, profiles and registration approval; the sessions that
+//! sign-in opens are in [`crate::sessions`].
 
-use cairn_storage::persons::{LocalUserRow, NewPerson, PersonProfileChange, PersonRow, SessionRow};
+use cairn_storage::persons::{LocalUserRow, NewPerson, PersonProfileChange, PersonRow};
 use cairn_storage::{AnyConn, db_now};
 
 use crate::context::Cairn;
@@ -8,6 +9,7 @@ use crate::crypto;
 use crate::error::{CoreError, CoreResult};
 use crate::markdown;
 use crate::model::{Account, AuthUser, Person};
+use crate::sessions;
 use crate::settings::RegistrationMode;
 use crate::validate;
 
@@ -133,7 +135,12 @@ fn account(person: PersonRow, user: LocalUserRow) -> Account {
 }
 
 /// Checks a username and password and opens a session; returns the bearer token.
-pub async fn login(ctx: &Cairn, username: &str, password: &str) -> CoreResult<(String, Account)> {
+pub async fn login(
+    ctx: &Cairn,
+    username: &str,
+    password: &str,
+    user_agent: Option<&str>,
+) -> CoreResult<(String, Account)> {
     let lookup = username.to_owned();
     let found = ctx
         .db()
@@ -165,53 +172,8 @@ pub async fn login(ctx: &Cairn, username: &str, password: &str) -> CoreResult<(S
             "An administrator has not approved this account yet.",
         ));
     }
-    let token = crypto::new_token();
-    let hash = crypto::token_hash(&token);
-    let person_id = person.id;
-    ctx.db()
-        .run(move |conn| SessionRow::insert(conn, &hash, person_id, db_now()))
-        .await?;
+    let token = sessions::open(ctx, person.id, user_agent).await?;
     Ok((token, account(person, user)))
-}
-
-/// Ends the session of a token. Unknown tokens are fine: the session is gone either way.
-pub async fn logout(ctx: &Cairn, token: &str) -> CoreResult<()> {
-    let hash = crypto::token_hash(token);
-    ctx.db()
-        .run(move |conn| SessionRow::delete_by_token_hash(conn, &hash))
-        .await?;
-    Ok(())
-}
-
-/// Resolves a bearer token to the signed-in user.
-pub async fn authenticate(ctx: &Cairn, token: &str) -> CoreResult<AuthUser> {
-    let hash = crypto::token_hash(token);
-    ctx.db()
-        .run(move |conn| -> CoreResult<AuthUser> {
-            let invalid = || {
-                CoreError::unauthenticated(
-                    "invalid_token",
-                    "The session token is unknown or has ended; sign in again.",
-                )
-            };
-            let session = SessionRow::by_token_hash(conn, &hash)?.ok_or_else(invalid)?;
-            let person = PersonRow::by_id(conn, session.person_id)?.ok_or_else(invalid)?;
-            let user = LocalUserRow::by_person(conn, person.id)?.ok_or_else(invalid)?;
-            if person.deleted || !user.approved {
-                return Err(invalid());
-            }
-            // Record use at most every five minutes so that reads do not each cost a write.
-            let now = db_now();
-            if now - session.last_used_at > chrono::Duration::minutes(5) {
-                SessionRow::touch(conn, session.id, now)?;
-            }
-            Ok(AuthUser {
-                person_id: person.id,
-                name: person.name,
-                is_admin: user.is_admin,
-            })
-        })
-        .await
 }
 
 /// The caller's own account.

@@ -20,6 +20,7 @@ pub mod people;
 pub mod posts;
 pub mod ranking;
 pub mod remote;
+pub mod sessions;
 mod settings;
 pub mod site;
 mod urls;

@@ -356,6 +356,22 @@ pub struct AuthUser {
     pub person_id: i64,
     pub name: String,
     pub is_admin: bool,
+    /// The session the caller signed in with, so that a use case can end every session but
+    /// this one, or mark it as the current one.
+    pub session_id: i64,
+}
+
+/// One of an account's sessions, as its owner sees it; never its token.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub id: i64,
+    pub created_at: DateTime<Utc>,
+    /// When it was last used, renewed at most once an hour.
+    pub last_used_at: DateTime<Utc>,
+    /// The browser or app that opened it, as its `User-Agent` header named it.
+    pub user_agent: Option<String>,
+    /// Whether it is the session of the request that asks.
+    pub current: bool,
 }
 
 /// A local account with its person, as shown to its owner.

@@ -55,6 +55,8 @@ pub struct InstanceSettings {
     /// Development mode (`dev_insecure_federation`): ids of other servers may use plain http
     /// and explicit ports, as instances on one machine's loopback do.
     pub federation_insecure: bool,
+    /// Days a session (a web sign-in or an API token) may go unused before it ends.
+    pub session_idle_days: u32,
 }
 
 impl InstanceSettings {

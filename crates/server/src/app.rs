@@ -12,7 +12,7 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use cairn_api::{ApiState, RateLimits};
-use cairn_core::{Cairn, ranking, site};
+use cairn_core::{Cairn, ranking, sessions, site};
 use cairn_federation::deliver::DeliveryOptions;
 use cairn_federation::inbox::worker::InboxOptions;
 use cairn_storage::notify::{self, Listener};
@@ -168,6 +168,7 @@ pub fn spawn_tasks(instance: &Instance, config: &Validated) -> Vec<JoinHandle<()
             }
         }
     });
+    let sessions = tokio::spawn(prune_sessions(instance.ctx.clone()));
     // NodeInfo documents sit behind a redirect now and then (http to https, a www host).
     let software = match network(config).client(2) {
         Ok(client) => tokio::spawn(cairn_federation::software::run(
@@ -198,7 +199,23 @@ pub fn spawn_tasks(instance: &Instance, config: &Validated) -> Vec<JoinHandle<()
         listener,
         inbox,
         inbox_listener,
+        sessions,
     ]
+}
+
+/// Deletes idle sessions once an hour. Authentication refuses them anyway; pruning keeps
+/// sessions that will never be used again from piling up in the table.
+async fn prune_sessions(ctx: Cairn) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match sessions::prune(&ctx).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "pruned idle sessions"),
+            Err(e) => tracing::warn!(error = %e, "pruning idle sessions failed"),
+        }
+    }
 }
 
 /// Wakes this process's publisher (for `notify::OUTBOX`) or inbox worker (for `notify::INBOX`)

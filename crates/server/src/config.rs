@@ -40,6 +40,8 @@ pub struct Config {
     pub register_per_hour: u32,
     /// Sign-in attempts allowed per address per minute.
     pub login_per_minute: u32,
+    /// Days a session (a web sign-in or an API token) may go unused before it ends.
+    pub session_idle_days: u32,
     /// Log filter in `RUST_LOG` syntax; `RUST_LOG` itself wins when set.
     pub log: String,
     /// Requests in flight to one other instance at most.
@@ -134,6 +136,7 @@ impl Default for Config {
             hot_rank_refresh_seconds: 300,
             register_per_hour: 10,
             login_per_minute: 20,
+            session_idle_days: 30,
             log: "info".into(),
             delivery_per_host: 4,
             delivery_concurrency: 64,
@@ -161,6 +164,7 @@ const KEYS: &[&str] = &[
     "hot_rank_refresh_seconds",
     "register_per_hour",
     "login_per_minute",
+    "session_idle_days",
     "log",
     "delivery_per_host",
     "delivery_concurrency",
@@ -279,6 +283,14 @@ impl Config {
                 "must be at least 15 (a request may take 10)".into(),
             ));
         }
+        // Ten years is far beyond any sensible idle limit and keeps the day count well inside
+        // what date arithmetic can represent.
+        if !(1..=3650).contains(&self.session_idle_days) {
+            return Err(key(
+                "session_idle_days",
+                "must be a number of days from 1 to 3650".into(),
+            ));
+        }
         if self.site_name.trim().is_empty() {
             return Err(key("site_name", "must not be empty".into()));
         }
@@ -301,6 +313,7 @@ impl Config {
                 .clone()
                 .filter(|d| !d.trim().is_empty()),
             federation_insecure: self.dev_insecure_federation,
+            session_idle_days: self.session_idle_days,
         };
         Ok(Validated {
             raw: self,
@@ -411,6 +424,14 @@ mod tests {
                 .to_string()
                 .contains("`registration_mode`")
         );
+        for days in [0, 3651] {
+            let c = Config {
+                session_idle_days: days,
+                ..Config::default()
+            };
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains("`session_idle_days`"), "{days}: {err}");
+        }
     }
 
     #[test]

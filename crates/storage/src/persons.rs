@@ -218,6 +218,19 @@ impl LocalUserRow {
         .execute(c))?)
     }
 
+    /// Replaces an account's password hash.
+    pub fn set_password_hash(
+        conn: &mut AnyConn<'_>,
+        person_id: i64,
+        password_hash: &str,
+    ) -> StorageResult<usize> {
+        Ok(with_conn!(conn, |c| diesel::update(
+            local_users::table.find(person_id)
+        )
+        .set(local_users::password_hash.eq(password_hash))
+        .execute(c))?)
+    }
+
     /// Deletes a never-approved account together with its person.
     pub fn reject(conn: &mut AnyConn<'_>, person_id: i64) -> StorageResult<usize> {
         Ok(with_conn!(conn, |c| diesel::delete(
@@ -229,7 +242,8 @@ impl LocalUserRow {
     }
 }
 
-/// A login session row.
+/// A login session row. The same sessions serve the web interface's cookie and the API's
+/// bearer token.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = sessions)]
 pub struct SessionRow {
@@ -238,6 +252,7 @@ pub struct SessionRow {
     pub person_id: i64,
     pub created_at: NaiveDateTime,
     pub last_used_at: NaiveDateTime,
+    pub user_agent: Option<String>,
 }
 
 impl SessionRow {
@@ -246,6 +261,7 @@ impl SessionRow {
         conn: &mut AnyConn<'_>,
         token_hash: &str,
         person_id: i64,
+        user_agent: Option<&str>,
         now: NaiveDateTime,
     ) -> StorageResult<()> {
         with_conn!(conn, |c| diesel::insert_into(sessions::table)
@@ -254,6 +270,7 @@ impl SessionRow {
                 sessions::person_id.eq(person_id),
                 sessions::created_at.eq(now),
                 sessions::last_used_at.eq(now),
+                sessions::user_agent.eq(user_agent),
             ))
             .execute(c))?;
         Ok(())
@@ -271,7 +288,17 @@ impl SessionRow {
             .optional())?)
     }
 
-    /// Records that the session was used, at most about once a minute per session.
+    /// The sessions of a person, most recently used first.
+    pub fn by_person(conn: &mut AnyConn<'_>, person_id: i64) -> StorageResult<Vec<SessionRow>> {
+        Ok(with_conn!(conn, |c| sessions::table
+            .filter(sessions::person_id.eq(person_id))
+            .order((sessions::last_used_at.desc(), sessions::id.desc()))
+            .select(SessionRow::as_select())
+            .load(c))?)
+    }
+
+    /// Sets when the session was last used. Callers renew it only when the stored time is
+    /// stale, so that reads do not each cost a write.
     pub fn touch(conn: &mut AnyConn<'_>, id: i64, now: NaiveDateTime) -> StorageResult<()> {
         with_conn!(conn, |c| diesel::update(sessions::table.find(id))
             .set(sessions::last_used_at.eq(now))
@@ -291,6 +318,47 @@ impl SessionRow {
     pub fn delete_by_token_hash(conn: &mut AnyConn<'_>, token_hash: &str) -> StorageResult<usize> {
         Ok(with_conn!(conn, |c| diesel::delete(
             sessions::table.filter(sessions::token_hash.eq(token_hash))
+        )
+        .execute(c))?)
+    }
+
+    /// Ends one session of a person; another person's session id matches nothing.
+    pub fn delete_of_person(
+        conn: &mut AnyConn<'_>,
+        person_id: i64,
+        id: i64,
+    ) -> StorageResult<usize> {
+        Ok(with_conn!(conn, |c| diesel::delete(
+            sessions::table
+                .filter(sessions::person_id.eq(person_id))
+                .filter(sessions::id.eq(id))
+        )
+        .execute(c))?)
+    }
+
+    /// Ends every session of a person except `keep`, if given.
+    pub fn delete_all_of_person(
+        conn: &mut AnyConn<'_>,
+        person_id: i64,
+        keep: Option<i64>,
+    ) -> StorageResult<usize> {
+        // No session has id -1, so "keep nothing" needs no second query shape.
+        let keep = keep.unwrap_or(-1);
+        Ok(with_conn!(conn, |c| diesel::delete(
+            sessions::table
+                .filter(sessions::person_id.eq(person_id))
+                .filter(sessions::id.ne(keep))
+        )
+        .execute(c))?)
+    }
+
+    /// Ends every session last used before `cutoff`.
+    pub fn delete_idle_before(
+        conn: &mut AnyConn<'_>,
+        cutoff: NaiveDateTime,
+    ) -> StorageResult<usize> {
+        Ok(with_conn!(conn, |c| diesel::delete(
+            sessions::table.filter(sessions::last_used_at.lt(cutoff))
         )
         .execute(c))?)
     }

@@ -54,6 +54,7 @@ diesel::table! {
         person_id -> BigInt,
         created_at -> Timestamp,
         last_used_at -> Timestamp,
+        user_agent -> Nullable<Text>,
     }
 }
 

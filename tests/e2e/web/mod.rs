@@ -4,6 +4,8 @@
 //! elsewhere; these check what the server sends.
 
 mod browser;
+mod remote_authors;
+mod sessions;
 
 use browser::{Browser, PASSWORD, csp};
 use cairn_tests::{Backend, TestInstance, backend_tests};

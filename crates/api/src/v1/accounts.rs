@@ -7,12 +7,13 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use cairn_core::accounts::{self, Origin, ProfileEdit, Registration};
+use cairn_core::sessions;
 
 use crate::dto::{
     AccountDto, LoginRequest, LoginResponse, PersonDto, ProfileRequest, RegisterRequest,
 };
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiPath, Auth, bearer_token};
+use crate::extract::{ApiJson, ApiPath, Auth, bearer_token, user_agent};
 use crate::state::ApiState;
 
 /// Create an account.
@@ -42,10 +43,12 @@ pub async fn register(
 pub async fn login(
     State(s): State<ApiState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
     s.limits.check_login(addr.ip())?;
-    let (token, account) = accounts::login(&s.ctx, &req.username, &req.password).await?;
+    let agent = user_agent(&headers);
+    let (token, account) = accounts::login(&s.ctx, &req.username, &req.password, agent).await?;
     Ok(Json(LoginResponse {
         token,
         account: account.into(),
@@ -61,7 +64,7 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
     if let Some(token) = bearer_token(&headers) {
-        accounts::logout(&s.ctx, token).await?;
+        sessions::logout(&s.ctx, token).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }

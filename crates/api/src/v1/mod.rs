@@ -4,12 +4,13 @@ mod accounts;
 mod communities;
 mod people;
 mod posts;
+mod sessions;
 
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -51,6 +52,7 @@ impl Modify for BearerAuth {
         site,
         accounts::register, accounts::login, accounts::logout, accounts::me, accounts::update_me, accounts::get_user,
         accounts::pending_registrations, accounts::approve_registration, accounts::reject_registration,
+        sessions::list_sessions, sessions::end_all_sessions, sessions::end_session, sessions::change_password,
         communities::create_community, communities::list_communities, communities::get_community,
         communities::join_community, communities::leave_community, communities::list_members,
         communities::list_join_requests, communities::approve_join_request, communities::reject_join_request,
@@ -93,6 +95,12 @@ pub fn routes(state: ApiState) -> Router {
         .route("/auth/login", post(accounts::login))
         .route("/auth/logout", post(accounts::logout))
         .route("/me", get(accounts::me).patch(accounts::update_me))
+        .route(
+            "/me/sessions",
+            get(sessions::list_sessions).delete(sessions::end_all_sessions),
+        )
+        .route("/me/sessions/{id}", delete(sessions::end_session))
+        .route("/me/password", post(sessions::change_password))
         .route("/users/{name}", get(accounts::get_user))
         .route("/people/follow", post(people::follow_person))
         .route("/people/unfollow", post(people::unfollow_person))

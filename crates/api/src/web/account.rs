@@ -9,7 +9,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use cairn_core::RegistrationMode;
 use cairn_core::accounts::{self, Origin, Registration};
+use cairn_core::sessions;
 
+use super::next::safe_next;
 use super::session::{Posted, SESSION_COOKIE, Viewer, clear_cookie, set_cookie};
 use super::{Chrome, FieldErrors, WebResult, page};
 use crate::state::ApiState;
@@ -78,12 +80,13 @@ pub(crate) async fn signup(
     if !account.approved {
         return Ok(Redirect::to("/login?notice=pending").into_response());
     }
-    let (token, _) = accounts::login(&s.ctx, &account.person.name, &password).await?;
+    let agent = form.user_agent.as_deref();
+    let (token, _) = accounts::login(&s.ctx, &account.person.name, &password, agent).await?;
     Ok(signed_in(&s, &token, "/"))
 }
 
 /// A redirect to `to` that sets the session cookie.
-fn signed_in(s: &ApiState, token: &str, to: &str) -> Response {
+pub(super) fn signed_in(s: &ApiState, token: &str, to: &str) -> Response {
     let mut resp = Redirect::to(to).into_response();
     let cookie = set_cookie(SESSION_COOKIE, token, s.ctx.settings().https);
     if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -102,15 +105,6 @@ struct LoginPage {
     next: String,
 }
 
-/// Where to go after signing in: a path on this site, else the front page.
-fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") {
-        next.to_owned()
-    } else {
-        "/".to_owned()
-    }
-}
-
 /// The sign-in form.
 pub(crate) async fn login_form(
     State(s): State<ApiState>,
@@ -122,6 +116,9 @@ pub(crate) async fn login_form(
             "Your account is created. An administrator reviews it; you can sign in once it is approved.",
         ),
         Some("signed-out") => Some("You are signed out."),
+        Some("signed-out-everywhere") => {
+            Some("You are signed out everywhere: every session of your account has ended.")
+        }
         _ => None,
     };
     page(&LoginPage {
@@ -154,7 +151,8 @@ pub(crate) async fn login(
     if let Err(e) = s.limits.check_login(addr.ip()) {
         return refused(FieldErrors::message(e.parts().1));
     }
-    match accounts::login(&s.ctx, form.get("username").trim(), form.get("password")).await {
+    let (username, password) = (form.get("username").trim(), form.get("password"));
+    match accounts::login(&s.ctx, username, password, form.user_agent.as_deref()).await {
         Ok((token, _)) => Ok(signed_in(&s, &token, &next)),
         Err(e) => refused(FieldErrors::from_core(e)?),
     }
@@ -163,7 +161,7 @@ pub(crate) async fn login(
 /// Ends the session and removes its cookie.
 pub(crate) async fn logout(State(s): State<ApiState>, form: Posted) -> WebResult {
     if let Some(token) = &form.viewer.token {
-        accounts::logout(&s.ctx, token).await?;
+        sessions::logout(&s.ctx, token).await?;
     }
     let mut resp = Redirect::to("/login?notice=signed-out").into_response();
     let cookie = clear_cookie(SESSION_COOKIE, form.viewer.secure);

@@ -5,9 +5,10 @@
 //!   `/u/NAME`, `/post/ID`, `/comment/ID`); the server's content negotiation sends browsers here.
 //! - [`pages`] holds everything else: the forms and their POST targets, and the static files.
 //! - `session.rs` turns the session cookie into a [`session::Viewer`] and checks CSRF tokens;
-//!   `read.rs` renders the reading pages, `account.rs` sign-up, sign-in and sign-out,
-//!   `community.rs` the community forms, `content.rs` the post, comment and vote forms, and
-//!   `assets.rs` serves the stylesheet and script.
+//!   `next.rs` decides which paths a redirect may go to; `read.rs` renders the reading pages,
+//!   `account.rs` sign-up, sign-in and sign-out, `settings.rs` the account's sessions and
+//!   password, `community.rs` the community forms, `content.rs` the post, comment and vote
+//!   forms, and `assets.rs` serves the stylesheet and script.
 //!
 //! Every handler here calls core use cases and renders a template; no rule lives here.
 
@@ -15,8 +16,10 @@ mod account;
 mod assets;
 mod community;
 mod content;
+mod next;
 mod read;
 mod session;
+mod settings;
 
 use askama::Template;
 use axum::Router;
@@ -26,7 +29,7 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use cairn_core::CoreError;
-use cairn_core::model::Community;
+use cairn_core::model::{Community, Person};
 
 use crate::state::ApiState;
 pub use assets::AssetUrls;
@@ -102,6 +105,29 @@ pub(crate) fn community_handle(c: &Community, domain: &str) -> String {
         format!("@{}@{domain}", c.name)
     } else {
         format!("@{}@{}", c.name, host_of(&c.ap_id))
+    }
+}
+
+/// How pages name a person: `name` for a local one, `name@host` for one from another server,
+/// so that a remote person is never shown as if they had an account here.
+pub(crate) fn person_label(p: &Person) -> String {
+    if p.local {
+        p.name.clone()
+    } else {
+        format!("{}@{}", p.name, host_of(&p.ap_id))
+    }
+}
+
+/// Where a person's name links to: `/u/NAME` for a local person, the profile on their own
+/// server (their ActivityPub id) for a remote one. `/u/NAME` would name a local account, which
+/// may not exist or may be someone else. An id that is not http(s) gets no link target.
+pub(crate) fn person_href(p: &Person) -> String {
+    if p.local {
+        format!("/u/{}", p.name)
+    } else if p.ap_id.starts_with("https://") || p.ap_id.starts_with("http://") {
+        p.ap_id.clone()
+    } else {
+        "#".to_owned()
     }
 }
 
@@ -329,6 +355,13 @@ pub fn pages(state: ApiState) -> Router {
         .route("/signup", get(account::signup_form).post(account::signup))
         .route("/login", get(account::login_form).post(account::login))
         .route("/logout", post(account::logout))
+        .route("/settings", get(settings::show))
+        .route("/settings/password", post(settings::change_password))
+        .route("/settings/sessions/{id}/end", post(settings::end_session))
+        .route(
+            "/settings/sessions/end-all",
+            post(settings::end_all_sessions),
+        )
         .route(
             "/communities/new",
             get(community::new_form).post(community::create),
@@ -422,6 +455,7 @@ impl FieldErrors {
         let field = match e.code() {
             "invalid_username" | "username_taken" => Some("username"),
             "invalid_password" => Some("password"),
+            "wrong_password" => Some("current_password"),
             "invalid_email" | "email_taken" => Some("email"),
             "invalid_answer" => Some("answer"),
             "invalid_community_name" | "community_name_taken" => Some("name"),

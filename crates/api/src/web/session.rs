@@ -16,9 +16,11 @@ use axum::extract::{Form, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, Uri, header};
 use cairn_core::model::AuthUser;
-use cairn_core::{CoreError, accounts, crypto};
+use cairn_core::{CoreError, crypto, sessions};
 
 use super::WebError;
+use super::next::local_path;
+use crate::extract::user_agent;
 use crate::state::ApiState;
 
 /// The cookie that holds the session token.
@@ -83,7 +85,7 @@ impl Viewer {
         let mut user = None;
         let mut token = None;
         if let Some(t) = cookie(headers, SESSION_COOKIE) {
-            match accounts::authenticate(&state.ctx, &t).await {
+            match sessions::authenticate(&state.ctx, &t).await {
                 Ok(u) => {
                     user = Some(u);
                     token = Some(t);
@@ -154,6 +156,8 @@ pub(crate) struct Posted {
     pub fetch: bool,
     /// Where the browser came from (a path on this site), to go back to.
     pub referer: Option<String>,
+    /// The browser's `User-Agent`, stored with a session that the form opens.
+    pub user_agent: Option<String>,
 }
 
 impl Posted {
@@ -189,8 +193,9 @@ impl FromRequest<ApiState> for Posted {
             .get(header::REFERER)
             .and_then(|v| v.to_str().ok())
             .and_then(|r| r.strip_prefix(base.as_str()))
-            .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+            .and_then(local_path)
             .map(|p| p.split('#').next().unwrap_or(p).to_owned());
+        let user_agent = user_agent(&parts.headers).map(str::to_owned);
         let req = Request::from_parts(parts, body);
         let Form(fields) = Form::<HashMap<String, String>>::from_request(req, state)
             .await
@@ -204,6 +209,7 @@ impl FromRequest<ApiState> for Posted {
             fields,
             fetch,
             referer,
+            user_agent,
         })
     }
 }
