@@ -50,6 +50,8 @@ pub struct Instance {
     pub ctx: Cairn,
     pub router: Router,
     pub federation: Arc<FederationConfig<Cairn>>,
+    /// The one outgoing HTTP client, which the federation configuration uses too.
+    pub outbound: cairn_federation::Outbound,
 }
 
 /// How the instance reaches other servers, from the configuration.
@@ -74,8 +76,11 @@ pub async fn build(config: &Validated) -> anyhow::Result<Instance> {
              public instance like this."
         );
     }
+    let outbound = network(config)
+        .outbound()
+        .map_err(|e| anyhow::anyhow!("cannot build the outgoing HTTP client: {e}"))?;
     let federation = Arc::new(
-        cairn_federation::config(ctx.clone(), &network(config))
+        cairn_federation::config(ctx.clone(), &outbound)
             .await
             .map_err(|e| anyhow::anyhow!("cannot configure federation: {e}"))?,
     );
@@ -108,6 +113,7 @@ pub async fn build(config: &Validated) -> anyhow::Result<Instance> {
         ctx,
         router,
         federation,
+        outbound,
     })
 }
 
@@ -168,17 +174,10 @@ pub fn spawn_tasks(instance: &Instance, config: &Validated) -> Vec<JoinHandle<()
             }
         }
     });
-    // NodeInfo documents sit behind a redirect now and then (http to https, a www host).
-    let software = match network(config).client(2) {
-        Ok(client) => tokio::spawn(cairn_federation::software::run(
-            (*instance.federation).clone(),
-            client,
-        )),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot build the NodeInfo client; software detection is off");
-            tokio::spawn(async {})
-        }
-    };
+    let software = tokio::spawn(cairn_federation::software::run(
+        (*instance.federation).clone(),
+        instance.outbound.clone(),
+    ));
     let listener = tokio::spawn(listen_for(instance.ctx.clone(), notify::OUTBOX));
     let inbox_options = InboxOptions {
         retry_base: Duration::from_secs(config.raw.inbox_retry_base_seconds),
