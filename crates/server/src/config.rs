@@ -70,6 +70,11 @@ pub struct Config {
     /// should only answer HTTP.
     #[serde(deserialize_with = "lenient_bool")]
     pub background_workers: bool,
+    /// Where `/metrics` is served. Empty (the default): on the main address, to administrators
+    /// only (a bearer token of an admin account). An address such as `127.0.0.1:9090`: on a
+    /// listener of its own, without authentication, for a scraper on a private network; the
+    /// main address then has no `/metrics`.
+    pub metrics_address: String,
 }
 
 /// Reads a list of names written as a list or, as environment variables such as
@@ -143,6 +148,7 @@ impl Default for Config {
             dev_insecure_federation: false,
             dev_hosts: Vec::new(),
             background_workers: true,
+            metrics_address: String::new(),
         }
     }
 }
@@ -170,6 +176,7 @@ const KEYS: &[&str] = &[
     "dev_insecure_federation",
     "dev_hosts",
     "background_workers",
+    "metrics_address",
 ];
 
 /// A configuration problem, worded for the operator.
@@ -184,6 +191,8 @@ pub struct Validated {
     pub database: DatabaseUrl,
     pub bind: SocketAddr,
     pub instance: InstanceSettings,
+    /// The separate listen address of `/metrics`, when `metrics_address` names one.
+    pub metrics: Option<SocketAddr>,
 }
 
 impl Config {
@@ -279,6 +288,21 @@ impl Config {
                 "must be at least 15 (a request may take 10)".into(),
             ));
         }
+        let metrics = match self.metrics_address.trim() {
+            "" => None,
+            address => Some(address.parse::<SocketAddr>().map_err(|_| {
+                key(
+                    "metrics_address",
+                    format!("is `{address}`, not empty or an address such as 127.0.0.1:9090"),
+                )
+            })?),
+        };
+        if metrics.is_some_and(|m| m == bind) {
+            return Err(key(
+                "metrics_address",
+                "must differ from `bind`; leave it empty to serve /metrics there".into(),
+            ));
+        }
         if self.site_name.trim().is_empty() {
             return Err(key("site_name", "must not be empty".into()));
         }
@@ -307,6 +331,7 @@ impl Config {
             database,
             bind,
             instance,
+            metrics,
         })
     }
 }
