@@ -21,6 +21,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 type Responder = Arc<dyn Fn(&str, &str) -> Response + Send + Sync>;
 
+/// What the fake server's handler holds: the recorded requests, the responder and the base URL.
+type FakeState = (Arc<Mutex<Vec<String>>>, Responder, String);
+
 /// A fake server on loopback that records the path and query of every request.
 struct Fake {
     base: String,
@@ -38,10 +41,7 @@ impl Fake {
         let base = format!("http://localhost:{port}");
         let hits: Arc<Mutex<Vec<String>>> = Arc::default();
         let state = (hits.clone(), Arc::new(respond) as Responder, base.clone());
-        async fn handle(
-            State((hits, respond, base)): State<(Arc<Mutex<Vec<String>>>, Responder, String)>,
-            uri: Uri,
-        ) -> Response {
+        async fn handle(State((hits, respond, base)): State<FakeState>, uri: Uri) -> Response {
             let target = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
             hits.lock().expect("lock").push(target.clone());
             respond(&target, &base)
