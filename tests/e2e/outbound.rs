@@ -233,7 +233,7 @@ async fn backfill_of_an_endless_collection_stops(backend: Backend) {
     );
     let featured = fake.count("/featured/");
     assert!(
-        featured <= cairn_federation::fetch::BACKFILL_FEATURED,
+        (1..=cairn_federation::fetch::BACKFILL_FEATURED).contains(&featured),
         "featured posts fetched: {featured}"
     );
     assert!(
