@@ -439,6 +439,22 @@ mod tests {
     }
 
     #[test]
+    fn metrics_address_is_empty_or_another_address() {
+        let with = |address: &str| Config {
+            bind: "127.0.0.1:8080".into(),
+            metrics_address: address.into(),
+            ..Config::default()
+        };
+        assert_eq!(with("").validate().map(|v| v.metrics).ok(), Some(None));
+        let separate = with("127.0.0.1:9090").validate().map(|v| v.metrics);
+        assert_eq!(separate.ok().flatten().map(|a| a.port()), Some(9090));
+        for bad in ["9090", "metrics.local:9090", "127.0.0.1:8080"] {
+            let err = with(bad).validate().unwrap_err().to_string();
+            assert!(err.contains("`metrics_address`"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn dev_hosts_need_insecure_mode_and_host_names() {
         let c = Config {
             dev_hosts: vec!["alpha.test".into()],
