@@ -119,4 +119,36 @@ async fn probes_and_metrics(backend: Backend) {
     beta.stop().await;
 }
 
-backend_tests!(probes_and_metrics);
+/// With `metrics_address`, `/metrics` is served there without a token and not on the main
+/// address.
+async fn metrics_on_their_own_address(backend: Backend) {
+    // A free port, found by binding and letting go; only this test asks for it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let cairn = TestInstance::start_with(backend, |c| {
+        c.metrics_address = format!("127.0.0.1:{port}");
+    })
+    .await;
+    let main = cairn
+        .client
+        .get(cairn.url("/metrics"))
+        .send()
+        .await
+        .expect("main");
+    assert_eq!(main.status().as_u16(), 404);
+    let separate = cairn
+        .client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(separate.status().as_u16(), 200);
+    let text = separate.text().await.expect("text");
+    assert!(text.contains("cairn_deliveries_queued"), "{text}");
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    cairn.stop().await;
+}
+
+backend_tests!(probes_and_metrics, metrics_on_their_own_address);
