@@ -13,6 +13,7 @@ mod error;
 pub mod events;
 pub mod facts;
 pub mod follows;
+pub mod health;
 pub mod inbound;
 pub mod markdown;
 pub mod model;

@@ -42,7 +42,17 @@ pub struct DeliveryOptions {
     pub dead_after: i32,
     /// Deliveries older than this are dropped.
     pub give_up_after: Duration,
+    /// Counts each recorded outcome by its `outcome` label (`delivered`, `failed`,
+    /// `undeliverable`); the server registers it in its metrics. Rows are deleted once
+    /// delivered, so these counts exist only here.
+    pub outcomes: Outcomes,
 }
+
+/// Delivery attempts counted by outcome.
+pub type Outcomes = prometheus_client::metrics::family::Family<
+    Vec<(String, String)>,
+    prometheus_client::metrics::counter::Counter,
+>;
 
 impl Default for DeliveryOptions {
     fn default() -> Self {
@@ -54,6 +64,7 @@ impl Default for DeliveryOptions {
             max_backoff: Duration::from_secs(6 * 3600),
             dead_after: 10,
             give_up_after: Duration::from_secs(7 * 24 * 3600),
+            outcomes: Outcomes::default(),
         }
     }
 }
@@ -134,6 +145,14 @@ async fn record(
     finished: Vec<Finished>,
 ) -> Result<(), FederationError> {
     let dead_after = options.dead_after;
+    let labels: Vec<&'static str> = finished
+        .iter()
+        .map(|f| match f.outcome {
+            Outcome::Done => "delivered",
+            Outcome::Undeliverable(_) => "undeliverable",
+            Outcome::Failed(_) => "failed",
+        })
+        .collect();
     let outcomes: Vec<_> = finished
         .into_iter()
         .map(|f| {
@@ -177,7 +196,14 @@ async fn record(
             Ok(())
         })
         .await
-        .map_err(|e: cairn_storage::StorageError| FederationError::Core(e.into()))
+        .map_err(|e: cairn_storage::StorageError| FederationError::Core(e.into()))?;
+    for label in labels {
+        options
+            .outcomes
+            .get_or_create(&vec![("outcome".to_owned(), label.to_owned())])
+            .inc();
+    }
+    Ok(())
 }
 
 /// Records a batch of finished sends in one transaction, or, should that fail, one by one, so

@@ -29,7 +29,16 @@ use crate::rules::parse::{addressed, is_public};
 const MAX_PARENT_DEPTH: u32 = 8;
 
 /// How many posts of a community's outbox a backfill stores, like Lemmy's outbox size.
-const BACKFILL_POSTS: usize = 50;
+pub const BACKFILL_POSTS: usize = 50;
+
+/// How many featured posts a backfill reads. Communities pin a handful; each item may cost a
+/// fetch, so a featured collection of thousands of URLs would otherwise make this server crawl.
+pub const BACKFILL_FEATURED: usize = 10;
+
+/// How many documents of one collection are read: the collection and its pages. Mastodon's
+/// pages hold 20 items, so three pages reach [`BACKFILL_POSTS`]; an endless chain of `next`
+/// links, or pages with nothing in them, stops here.
+pub const MAX_COLLECTION_PAGES: usize = 4;
 
 fn rejected(code: &'static str, message: impl Into<String>) -> FederationError {
     FederationError::Core(CoreError::invalid(code, message))
@@ -234,35 +243,55 @@ pub(crate) async fn store_fetched(
     .await
 }
 
-/// The objects in a collection page: `orderedItems` or `items`, following `first` once when
-/// the collection is paged (Mastodon) and the first page is given by URL or embedded.
-async fn collection_items(data: &Data<Cairn>, url: &Url) -> Result<Vec<Value>, FederationError> {
-    let collection = fetch_json(data, url).await?;
-    let items = |v: &Value| -> Option<Vec<Value>> {
+/// The items of a collection, at most `max_items`: `orderedItems` or `items`, following
+/// `first` and then `next` while more are wanted, reading at most [`MAX_COLLECTION_PAGES`]
+/// documents, each on the collection's own server (a page may be given by URL or embedded).
+async fn collection_items(
+    data: &Data<Cairn>,
+    url: &Url,
+    max_items: usize,
+) -> Result<Vec<Value>, FederationError> {
+    let items_of = |v: &Value| -> Vec<Value> {
         v.get("orderedItems")
             .or_else(|| v.get("items"))
             .and_then(Value::as_array)
-            .cloned()
+            .map(|a| a.iter().take(max_items).cloned().collect())
+            .unwrap_or_default()
     };
-    if let Some(found) = items(&collection) {
-        return Ok(found);
-    }
-    match collection.get("first") {
-        Some(page @ Value::Object(_)) => Ok(items(page).unwrap_or_default()),
-        Some(Value::String(s)) => {
-            let page_url = Url::parse(s).map_err(|_| {
-                rejected("invalid_collection", "The collection's `first` is no URL.")
-            })?;
-            verify_domains_match(url, &page_url).map_err(|_| {
-                rejected(
-                    "invalid_collection",
-                    "The collection's first page is on another server.",
-                )
-            })?;
-            Ok(items(&fetch_json(data, &page_url).await?).unwrap_or_default())
+    let mut page = fetch_json(data, url).await?;
+    let mut read = 1;
+    let mut found = items_of(&page);
+    // A collection links its first page; a page links the next one.
+    let mut link = "first";
+    while found.len() < max_items {
+        let next = match page.get(link) {
+            Some(embedded @ Value::Object(_)) => embedded.clone(),
+            Some(Value::String(s)) if read < MAX_COLLECTION_PAGES => {
+                let page_url = Url::parse(s).map_err(|_| {
+                    rejected("invalid_collection", "A collection page link is no URL.")
+                })?;
+                verify_domains_match(url, &page_url).map_err(|_| {
+                    rejected(
+                        "invalid_collection",
+                        "A collection page is on another server.",
+                    )
+                })?;
+                read += 1;
+                fetch_json(data, &page_url).await?
+            }
+            _ => break,
+        };
+        let more = items_of(&next);
+        // An embedded page is read for free, so an empty one must still end the walk.
+        if more.is_empty() && link == "next" {
+            break;
         }
-        _ => Ok(vec![]),
+        found.extend(more);
+        page = next;
+        link = "next";
     }
+    found.truncate(max_items);
+    Ok(found)
 }
 
 /// The post inside an outbox item: `Announce(Create(Page))` as Lemmy serves it, a bare
@@ -295,9 +324,9 @@ pub async fn backfill(data: &Data<Cairn>, community: &Community) -> Result<usize
             )
         })?;
     let mut stored = 0;
-    let outbox = collection_items(data, &group.outbox).await?;
+    let outbox = collection_items(data, &group.outbox, BACKFILL_POSTS).await?;
     // Outboxes list the newest first; storing the oldest first keeps local ids in time order.
-    for item in outbox.iter().take(BACKFILL_POSTS).rev() {
+    for item in outbox.iter().rev() {
         // Each post may fetch its author and itself: a fresh request budget per post.
         match store_item(&data.reset_request_count(), item, community, &group_url).await {
             Ok(Some(Stored::Post(_))) => stored += 1,
@@ -306,7 +335,8 @@ pub async fn backfill(data: &Data<Cairn>, community: &Community) -> Result<usize
         }
     }
     if let Some(featured) = &group.featured {
-        for item in collection_items(data, featured).await.unwrap_or_default() {
+        let items = collection_items(data, featured, BACKFILL_FEATURED).await;
+        for item in items.unwrap_or_default() {
             match store_item(&data.reset_request_count(), &item, community, &group_url).await {
                 Ok(Some(Stored::Post(id))) => {
                     stored += 1;

@@ -10,6 +10,8 @@ use cairn_storage::instances::InstanceRow;
 use serde::Deserialize;
 use url::Url;
 
+use crate::network::Outbound;
+
 /// Microblog software, whose users follow groups from their home timeline (Mastodon and its
 /// relatives). Threadiverse software (Lemmy, Mbin, PieFed, NodeBB, Discourse, Friendica, Cairn)
 /// is everything else.
@@ -75,35 +77,28 @@ struct Software {
     version: Option<String>,
 }
 
+/// The largest NodeInfo document (or link list) read; real ones are a few kilobytes.
+const MAX_NODEINFO_BYTES: usize = 256 * 1024;
+
+/// GETs a JSON document through the one outgoing client, which checks the URL and every
+/// redirect and caps the body. It is signed like every other fetch, for servers that refuse
+/// anonymous requests.
 async fn get_json<T: serde::de::DeserializeOwned>(
     data: &Data<Cairn>,
-    client: &reqwest_middleware::ClientWithMiddleware,
+    outbound: &Outbound,
     url: &Url,
 ) -> Result<T, String> {
-    data.is_valid_ip(url).await.map_err(|e| e.to_string())?;
-    let builder = client
-        .get(url.as_str())
-        .header("Accept", "application/json");
-    // Signed like every other fetch, for servers that refuse anonymous requests.
-    let request = data
-        .sign_request(builder, Default::default())
+    let fetched = outbound
+        .get(url, "application/json", Some(data), MAX_NODEINFO_BYTES)
         .await
         .map_err(|e| e.to_string())?;
-    let response = client.execute(request).await.map_err(|e| e.to_string())?;
-    if !response.status().is_success() {
-        return Err(format!("{url} answered {}", response.status()));
-    }
-    let bytes = response.bytes().await.map_err(|e| e.to_string())?;
-    if bytes.len() > 256 * 1024 {
-        return Err(format!("{url} answered with an oversized document"));
-    }
-    serde_json::from_slice(&bytes).map_err(|e| format!("{url} is not NodeInfo: {e}"))
+    serde_json::from_slice(&fetched.body).map_err(|e| format!("{url} is not NodeInfo: {e}"))
 }
 
 /// Reads a host's NodeInfo: its software name and version.
-async fn nodeinfo(
+pub async fn nodeinfo(
     data: &Data<Cairn>,
-    client: &reqwest_middleware::ClientWithMiddleware,
+    outbound: &Outbound,
     host: &str,
 ) -> Result<(String, Option<String>), String> {
     let scheme = if data.settings().https {
@@ -113,7 +108,7 @@ async fn nodeinfo(
     };
     let well_known = Url::parse(&format!("{scheme}://{host}/.well-known/nodeinfo"))
         .map_err(|e| e.to_string())?;
-    let links: Links = get_json(data, client, &well_known).await?;
+    let links: Links = get_json(data, outbound, &well_known).await?;
     let link = links
         .links
         .iter()
@@ -126,7 +121,7 @@ async fn nodeinfo(
     if link.href.host_str() != well_known.host_str() {
         return Err(format!("{host} links NodeInfo on another host"));
     }
-    let info: NodeInfo = get_json(data, client, &link.href).await?;
+    let info: NodeInfo = get_json(data, outbound, &link.href).await?;
     Ok((
         info.software.name.to_ascii_lowercase(),
         info.software.version,
@@ -134,9 +129,8 @@ async fn nodeinfo(
 }
 
 /// Reads the NodeInfo of instances not yet (or not recently) read, every minute.
-pub async fn run(config: FederationConfig<Cairn>, client: reqwest::Client) {
+pub async fn run(config: FederationConfig<Cairn>, outbound: Outbound) {
     let data = config.to_request_data();
-    let client = reqwest_middleware::ClientBuilder::new(client).build();
     loop {
         let stale = db_now() - chrono::Duration::days(1);
         let hosts = data
@@ -145,7 +139,7 @@ pub async fn run(config: FederationConfig<Cairn>, client: reqwest::Client) {
             .await
             .unwrap_or_default();
         for host in hosts {
-            let (software, version) = match nodeinfo(&data, &client, &host).await {
+            let (software, version) = match nodeinfo(&data, &outbound, &host).await {
                 Ok(found) => (Some(found.0), found.1),
                 Err(e) => {
                     tracing::debug!(%host, error = %e, "cannot read NodeInfo");

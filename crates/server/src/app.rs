@@ -25,6 +25,7 @@ use tower::ServiceExt;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Validated;
+use crate::metrics::{Metrics, MetricsState};
 
 /// Opens the database and applies pending migrations.
 pub async fn open_database(config: &Validated) -> anyhow::Result<Database> {
@@ -50,6 +51,10 @@ pub struct Instance {
     pub ctx: Cairn,
     pub router: Router,
     pub federation: Arc<FederationConfig<Cairn>>,
+    /// The one outgoing HTTP client, which the federation configuration uses too.
+    pub outbound: cairn_federation::Outbound,
+    /// This process's metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 /// How the instance reaches other servers, from the configuration.
@@ -74,8 +79,11 @@ pub async fn build(config: &Validated) -> anyhow::Result<Instance> {
              public instance like this."
         );
     }
+    let outbound = network(config)
+        .outbound()
+        .map_err(|e| anyhow::anyhow!("cannot build the outgoing HTTP client: {e}"))?;
     let federation = Arc::new(
-        cairn_federation::config(ctx.clone(), &network(config))
+        cairn_federation::config(ctx.clone(), &outbound)
             .await
             .map_err(|e| anyhow::anyhow!("cannot configure federation: {e}"))?,
     );
@@ -96,19 +104,44 @@ pub async fn build(config: &Validated) -> anyhow::Result<Instance> {
     let federation_json =
         cairn_federation::json_routes().layer(cairn_federation::middleware((*federation).clone()));
     let fallback = cairn_api::web::fallback(state.clone());
+    // With a separate metrics address, /metrics is served there alone, without authentication.
+    let metrics = Metrics::new(config.metrics.is_none());
+    let metrics_route = if config.metrics.is_none() {
+        metrics_routes(&ctx, &metrics)
+    } else {
+        Router::new()
+    };
     let router = Router::new()
+        .merge(crate::health::routes(ctx.clone()))
+        .merge(metrics_route)
         .merge(cairn_api::api_routes(state))
         .merge(negotiated)
         .merge(federation_json)
         .merge(pages)
         .fallback_service(fallback)
+        .layer(middleware::from_fn_with_state(
+            metrics.clone(),
+            crate::metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(config.raw.max_body_bytes))
         .layer(TraceLayer::new_for_http());
     Ok(Instance {
         ctx,
         router,
         federation,
+        outbound,
+        metrics,
     })
+}
+
+/// The `/metrics` route alone.
+fn metrics_routes(ctx: &Cairn, metrics: &Arc<Metrics>) -> Router {
+    Router::new()
+        .route("/metrics", axum::routing::get(crate::metrics::get_metrics))
+        .with_state(MetricsState {
+            ctx: ctx.clone(),
+            metrics: metrics.clone(),
+        })
 }
 
 /// Sends ActivityPub requests to the federation handlers and everything else to the HTML
@@ -148,6 +181,7 @@ pub fn spawn_tasks(instance: &Instance, config: &Validated) -> Vec<JoinHandle<()
         total: config.raw.delivery_concurrency,
         retry_base: Duration::from_secs(config.raw.delivery_retry_base_seconds),
         lease: Duration::from_secs(config.raw.delivery_lease_seconds),
+        outcomes: instance.metrics.deliveries.clone(),
         ..DeliveryOptions::default()
     };
     let deliverer = tokio::spawn(cairn_federation::deliver::run(
@@ -169,17 +203,10 @@ pub fn spawn_tasks(instance: &Instance, config: &Validated) -> Vec<JoinHandle<()
         }
     });
     let sessions = tokio::spawn(prune_sessions(instance.ctx.clone()));
-    // NodeInfo documents sit behind a redirect now and then (http to https, a www host).
-    let software = match network(config).client(2) {
-        Ok(client) => tokio::spawn(cairn_federation::software::run(
-            (*instance.federation).clone(),
-            client,
-        )),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot build the NodeInfo client; software detection is off");
-            tokio::spawn(async {})
-        }
-    };
+    let software = tokio::spawn(cairn_federation::software::run(
+        (*instance.federation).clone(),
+        instance.outbound.clone(),
+    ));
     let listener = tokio::spawn(listen_for(instance.ctx.clone(), notify::OUTBOX));
     let inbox_options = InboxOptions {
         retry_base: Duration::from_secs(config.raw.inbox_retry_base_seconds),
@@ -310,12 +337,24 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     let instance = build(config).await?;
     let addr = listener.local_addr()?;
-    let tasks = if config.raw.background_workers {
+    let mut tasks = if config.raw.background_workers {
         spawn_tasks(&instance, config)
     } else {
         tracing::info!("background workers are off in this process (background_workers = false)");
         vec![]
     };
+    if let Some(address) = config.metrics {
+        let metrics_listener = TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen on `metrics_address` ({address})"))?;
+        tracing::info!(%address, "serving /metrics without authentication");
+        let app = metrics_routes(&instance.ctx, &instance.metrics);
+        tasks.push(tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics_listener, app).await {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        }));
+    }
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let app = instance
         .router

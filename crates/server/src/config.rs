@@ -72,6 +72,11 @@ pub struct Config {
     /// should only answer HTTP.
     #[serde(deserialize_with = "lenient_bool")]
     pub background_workers: bool,
+    /// Where `/metrics` is served. Empty (the default): on the main address, to administrators
+    /// only (a bearer token of an admin account). An address such as `127.0.0.1:9090`: on a
+    /// listener of its own, without authentication, for a scraper on a private network; the
+    /// main address then has no `/metrics`.
+    pub metrics_address: String,
 }
 
 /// Reads a list of names written as a list or, as environment variables such as
@@ -146,6 +151,7 @@ impl Default for Config {
             dev_insecure_federation: false,
             dev_hosts: Vec::new(),
             background_workers: true,
+            metrics_address: String::new(),
         }
     }
 }
@@ -174,6 +180,7 @@ const KEYS: &[&str] = &[
     "dev_insecure_federation",
     "dev_hosts",
     "background_workers",
+    "metrics_address",
 ];
 
 /// A configuration problem, worded for the operator.
@@ -188,6 +195,8 @@ pub struct Validated {
     pub database: DatabaseUrl,
     pub bind: SocketAddr,
     pub instance: InstanceSettings,
+    /// The separate listen address of `/metrics`, when `metrics_address` names one.
+    pub metrics: Option<SocketAddr>,
 }
 
 impl Config {
@@ -291,6 +300,21 @@ impl Config {
                 "must be a number of days from 1 to 3650".into(),
             ));
         }
+        let metrics = match self.metrics_address.trim() {
+            "" => None,
+            address => Some(address.parse::<SocketAddr>().map_err(|_| {
+                key(
+                    "metrics_address",
+                    format!("is `{address}`, not empty or an address such as 127.0.0.1:9090"),
+                )
+            })?),
+        };
+        if metrics.is_some_and(|m| m == bind) {
+            return Err(key(
+                "metrics_address",
+                "must differ from `bind`; leave it empty to serve /metrics there".into(),
+            ));
+        }
         if self.site_name.trim().is_empty() {
             return Err(key("site_name", "must not be empty".into()));
         }
@@ -320,6 +344,7 @@ impl Config {
             database,
             bind,
             instance,
+            metrics,
         })
     }
 }
@@ -431,6 +456,22 @@ mod tests {
             };
             let err = c.validate().unwrap_err().to_string();
             assert!(err.contains("`session_idle_days`"), "{days}: {err}");
+        }
+    }
+
+    #[test]
+    fn metrics_address_is_empty_or_another_address() {
+        let with = |address: &str| Config {
+            bind: "127.0.0.1:8080".into(),
+            metrics_address: address.into(),
+            ..Config::default()
+        };
+        assert_eq!(with("").validate().map(|v| v.metrics).ok(), Some(None));
+        let separate = with("127.0.0.1:9090").validate().map(|v| v.metrics);
+        assert_eq!(separate.ok().flatten().map(|a| a.port()), Some(9090));
+        for bad in ["9090", "metrics.local:9090", "127.0.0.1:8080"] {
+            let err = with(bad).validate().unwrap_err().to_string();
+            assert!(err.contains("`metrics_address`"), "{bad}: {err}");
         }
     }
 

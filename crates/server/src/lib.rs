@@ -4,6 +4,8 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod health;
 pub mod inspect;
+pub mod metrics;
 
 pub use config::{Config, ConfigError, Validated};

@@ -233,6 +233,19 @@ impl Database {
         .await
     }
 
+    /// How many embedded migrations are not applied yet; zero once `migrate` has run. Readiness
+    /// checks use it: a process whose schema is behind its code must not take requests.
+    pub async fn pending_migrations(&self) -> Result<usize, StorageError> {
+        self.run(|conn| {
+            let pending = match conn {
+                AnyConn::Postgres(c) => c.pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+                AnyConn::Sqlite(c) => c.pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+            };
+            pending.map_err(|e| StorageError::Migration(e.to_string()))
+        })
+        .await
+    }
+
     /// Reverts every applied migration, newest first; returns their names. For testing that
     /// each `down.sql` undoes its `up.sql`, and for operators rolling back by hand.
     pub async fn revert_all(&self) -> Result<Vec<String>, StorageError> {

@@ -172,3 +172,13 @@ pub fn count(conn: &mut AnyConn<'_>) -> StorageResult<i64> {
         .count()
         .get_result(c))?)
 }
+
+/// Number of queued deliveries that are due at `now` and not leased: the backlog the worker
+/// has not caught up with.
+pub fn due_count(conn: &mut AnyConn<'_>, now: NaiveDateTime) -> StorageResult<i64> {
+    Ok(with_conn!(conn, |c| deliveries::table
+        .filter(deliveries::next_attempt_at.le(now))
+        .filter(deliveries::leased_until.is_null())
+        .count()
+        .get_result(c))?)
+}

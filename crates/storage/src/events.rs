@@ -54,6 +54,14 @@ impl EventRow {
         Ok(id)
     }
 
+    /// Number of events not yet published.
+    pub fn pending_count(conn: &mut AnyConn<'_>) -> StorageResult<i64> {
+        Ok(with_conn!(conn, |c| outbox_events::table
+            .filter(outbox_events::processed_at.is_null())
+            .count()
+            .get_result(c))?)
+    }
+
     /// The oldest unprocessed events.
     pub fn pending(conn: &mut AnyConn<'_>, limit: i64) -> StorageResult<Vec<EventRow>> {
         Ok(with_conn!(conn, |c| outbox_events::table

@@ -32,6 +32,36 @@ impl InstanceRow {
             .optional())?)
     }
 
+    /// Hosts whose last deliveries failed, most failures first, at most `limit`: the host, its
+    /// consecutive failures, and whether it counts as dead.
+    pub fn failing(conn: &mut AnyConn<'_>, limit: i64) -> StorageResult<Vec<(String, i32, bool)>> {
+        let rows: Vec<(String, i32, Option<NaiveDateTime>)> =
+            with_conn!(conn, |c| instances::table
+                .filter(instances::consecutive_failures.gt(0))
+                .order((
+                    instances::consecutive_failures.desc(),
+                    instances::host.asc()
+                ))
+                .limit(limit)
+                .select((
+                    instances::host,
+                    instances::consecutive_failures,
+                    instances::dead_since,
+                ))
+                .load(c))?;
+        Ok(rows
+            .into_iter()
+            .map(|(h, n, dead)| (h, n, dead.is_some()))
+            .collect())
+    }
+
+    /// Number of known instances.
+    pub fn count(conn: &mut AnyConn<'_>) -> StorageResult<i64> {
+        Ok(with_conn!(conn, |c| instances::table
+            .count()
+            .get_result(c))?)
+    }
+
     /// Makes sure a row exists for `host`.
     pub fn ensure(conn: &mut AnyConn<'_>, host: &str, now: NaiveDateTime) -> StorageResult<()> {
         with_conn!(conn, |c| diesel::insert_into(instances::table)

@@ -1,8 +1,6 @@
 //! Fetching a document to inspect: a URL, signed by the instance actor as every fetch the
 //! server makes is, or `name@host` through WebFinger. Nothing fetched is stored.
 
-use std::time::Duration;
-
 use activitypub_federation::config::{Data, FederationConfig};
 use activitypub_federation::fetch::fetch_object_http;
 use activitypub_federation::fetch::webfinger::Webfinger;
@@ -10,6 +8,7 @@ use cairn_core::Cairn;
 use serde_json::Value;
 use url::Url;
 
+use crate::network::{Outbound, UrlGuard};
 use crate::rules::origin;
 
 /// Why a document could not be fetched.
@@ -30,6 +29,7 @@ enum Config {
 /// Fetches documents as the server would.
 pub struct Fetcher {
     config: Config,
+    outbound: Outbound,
     insecure: bool,
     domain: String,
 }
@@ -44,11 +44,15 @@ impl Fetcher {
         network: &crate::Network,
     ) -> Result<(Self, Option<String>), FetchError> {
         let insecure = network.insecure;
+        let outbound = network
+            .outbound()
+            .map_err(|e| FetchError(format!("cannot set up fetching: {e}")))?;
         let unsigned_because = match ctx {
-            Some(ctx) => match crate::config(ctx.clone(), network).await {
+            Some(ctx) => match crate::config(ctx.clone(), &outbound).await {
                 Ok(config) => {
                     let fetcher = Self {
                         config: Config::Signed(config),
+                        outbound,
                         insecure,
                         domain: domain.to_owned(),
                     };
@@ -61,12 +65,8 @@ impl Fetcher {
         let config = FederationConfig::builder()
             .domain(domain)
             .app_data(())
-            .client(
-                network
-                    .client(0)
-                    .map_err(|e| FetchError(format!("cannot set up fetching: {e}")))?
-                    .into(),
-            )
+            .client(outbound.client())
+            .url_verifier(Box::new(UrlGuard { insecure }))
             .debug(insecure)
             .allow_http_urls(insecure)
             .http_signature_compat(true)
@@ -79,6 +79,7 @@ impl Fetcher {
         );
         let fetcher = Self {
             config: Config::Unsigned(config),
+            outbound,
             insecure,
             domain: domain.to_owned(),
         };
@@ -125,8 +126,8 @@ impl Fetcher {
         ))
         .map_err(|e| FetchError(format!("`{handle}` gives no WebFinger URL: {e}")))?;
         let answer = match &self.config {
-            Config::Signed(c) => get_jrd(&c.to_request_data(), &url, true).await,
-            Config::Unsigned(c) => get_jrd(&c.to_request_data(), &url, false).await,
+            Config::Signed(c) => get_jrd(&self.outbound, &url, Some(&c.to_request_data())).await,
+            Config::Unsigned(_) => get_jrd::<()>(&self.outbound, &url, None).await,
         }
         .map_err(|e| FetchError(format!("WebFinger for {handle} failed: {e}")))?;
         answer
@@ -143,33 +144,16 @@ impl Fetcher {
     }
 }
 
-/// GETs a WebFinger document, signed when `signed`, refusing private addresses outside
-/// development mode as every fetch does.
-async fn get_jrd<T: Clone>(data: &Data<T>, url: &Url, signed: bool) -> Result<Webfinger, String> {
-    data.is_valid_ip(url).await.map_err(|e| e.to_string())?;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::limited(2))
-        .timeout(Duration::from_secs(10))
-        .build()
+/// GETs a WebFinger document through the one outgoing client, signed when `signer` is given;
+/// the client checks the URL and each redirect and caps the body, as for every fetch.
+async fn get_jrd<T: Clone>(
+    outbound: &Outbound,
+    url: &Url,
+    signer: Option<&Data<T>>,
+) -> Result<Webfinger, String> {
+    let fetched = outbound
+        .get(url, "application/jrd+json", signer, MAX_WEBFINGER_BYTES)
+        .await
         .map_err(|e| e.to_string())?;
-    let client = reqwest_middleware::ClientBuilder::new(client).build();
-    let builder = client
-        .get(url.as_str())
-        .header("Accept", "application/jrd+json");
-    let request = if signed {
-        data.sign_request(builder, Default::default())
-            .await
-            .map_err(|e| e.to_string())?
-    } else {
-        builder.build().map_err(|e| e.to_string())?
-    };
-    let response = client.execute(request).await.map_err(|e| e.to_string())?;
-    if !response.status().is_success() {
-        return Err(format!("{url} answered {}", response.status()));
-    }
-    let bytes = response.bytes().await.map_err(|e| e.to_string())?;
-    if bytes.len() > MAX_WEBFINGER_BYTES {
-        return Err(format!("{url} answered with an oversized document"));
-    }
-    serde_json::from_slice(&bytes).map_err(|e| format!("{url} is not WebFinger: {e}"))
+    serde_json::from_slice(&fetched.body).map_err(|e| format!("{url} is not WebFinger: {e}"))
 }
