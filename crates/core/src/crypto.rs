@@ -103,7 +103,11 @@ pub async fn hash_password_async(ctx: &Cairn, password: String) -> CoreResult<St
 }
 
 /// Checks a password in the bounded crypto pool, which costs as much as hashing it.
-pub async fn verify_password_async(ctx: &Cairn, password: String, hash: String) -> CoreResult<bool> {
+pub async fn verify_password_async(
+    ctx: &Cairn,
+    password: String,
+    hash: String,
+) -> CoreResult<bool> {
     ctx.crypto(move || verify_password(&password, &hash)).await
 }
 

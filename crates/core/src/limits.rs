@@ -373,7 +373,10 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_eq!(a.addr(), addr("2001:db8:1:2::"));
-        assert_eq!(AddressKey::new(addr("::ffff:192.0.2.7")).addr(), addr("192.0.2.7"));
+        assert_eq!(
+            AddressKey::new(addr("::ffff:192.0.2.7")).addr(),
+            addr("192.0.2.7")
+        );
         assert_ne!(
             AddressKey::new(addr("192.0.2.7")),
             AddressKey::new(addr("192.0.2.8"))

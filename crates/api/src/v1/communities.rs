@@ -13,6 +13,7 @@ use crate::dto::{
 };
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, MaybeAuth};
+use crate::ratelimit::{Editing, Following, Founding, Write};
 use crate::state::ApiState;
 
 /// Create a community; the caller becomes its owner.
@@ -22,7 +23,7 @@ use crate::state::ApiState;
         (status = 409, body = ErrorBody)))]
 pub async fn create_community(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Founding>,
     ApiJson(req): ApiJson<CreateCommunityRequest>,
 ) -> ApiResult<(StatusCode, Json<CommunityDto>)> {
     let input = NewCommunityInput {
@@ -67,7 +68,7 @@ pub async fn get_community(
     responses((status = 200, body = JoinResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn follow_community(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Following>,
     ApiJson(req): ApiJson<FollowRequest>,
 ) -> ApiResult<Json<JoinResponse>> {
     let state = follows::follow(&s.ctx, &user, &req.handle).await?;
@@ -82,7 +83,7 @@ pub async fn follow_community(
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn unfollow_community(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Following>,
     ApiJson(req): ApiJson<FollowRequest>,
 ) -> ApiResult<StatusCode> {
     follows::unfollow(&s.ctx, &user, &req.handle).await?;
@@ -126,7 +127,7 @@ fn handle_of(name: &str, ap_id: &str) -> String {
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn decide_pending_follow(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Editing>,
     ApiPath(name): ApiPath<String>,
     ApiJson(req): ApiJson<FollowDecisionRequest>,
 ) -> ApiResult<StatusCode> {
@@ -140,7 +141,7 @@ pub async fn decide_pending_follow(
     responses((status = 200, body = JoinResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn join_community(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Following>,
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<JoinResponse>> {
     let state = follows::follow(&s.ctx, &user, &name).await?;
@@ -155,7 +156,7 @@ pub async fn join_community(
     responses((status = 204), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn leave_community(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Following>,
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     follows::unfollow(&s.ctx, &user, &name).await?;
@@ -196,7 +197,7 @@ pub async fn list_join_requests(
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn approve_join_request(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Editing>,
     ApiPath((name, username)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     communities::decide_join_request(&s.ctx, &user, &name, &username, true).await?;
@@ -210,7 +211,7 @@ pub async fn approve_join_request(
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn reject_join_request(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Editing>,
     ApiPath((name, username)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     communities::decide_join_request(&s.ctx, &user, &name, &username, false).await?;
@@ -224,7 +225,7 @@ pub async fn reject_join_request(
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn invite(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Editing>,
     ApiPath(name): ApiPath<String>,
     ApiJson(req): ApiJson<InviteRequest>,
 ) -> ApiResult<StatusCode> {

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use crate::dto::{FollowRequest, PersonDto};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Auth};
+use crate::ratelimit::{Following, Write};
 use crate::state::ApiState;
 
 /// Someone the signed-in user follows.
@@ -35,7 +36,7 @@ impl From<Followed> for FollowedPersonDto {
     responses((status = 200, body = FollowedPersonDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn follow_person(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Following>,
     ApiJson(req): ApiJson<FollowRequest>,
 ) -> ApiResult<Json<FollowedPersonDto>> {
     Ok(Json(
@@ -49,7 +50,7 @@ pub async fn follow_person(
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn unfollow_person(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Following>,
     ApiJson(req): ApiJson<FollowRequest>,
 ) -> ApiResult<StatusCode> {
     people::unfollow(&s.ctx, &user, &req.handle).await?;

@@ -11,7 +11,8 @@ use crate::dto::{
     PostDetailDto, PostDto, VoteRequest, VoteResponse,
 };
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiPath, Auth, MaybeAuth};
+use crate::extract::{ApiJson, ApiPath, MaybeAuth};
+use crate::ratelimit::{Commenting, Editing, Posting, Voting, Write};
 use crate::state::ApiState;
 
 /// Create a post.
@@ -20,7 +21,7 @@ use crate::state::ApiState;
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn create_post(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Posting>,
     ApiJson(req): ApiJson<CreatePostRequest>,
 ) -> ApiResult<(StatusCode, Json<PostDto>)> {
     let input = NewPostInput {
@@ -55,7 +56,7 @@ pub async fn get_post(
         (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
 pub async fn edit_post(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Editing>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<EditPostRequest>,
 ) -> ApiResult<Json<PostDto>> {
@@ -73,7 +74,7 @@ pub async fn edit_post(
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_post(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Editing>,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     posts::delete(&s.ctx, &user, id).await?;
@@ -86,7 +87,7 @@ pub async fn delete_post(
     responses((status = 200, body = VoteResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn vote_post(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Voting>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<VoteRequest>,
 ) -> ApiResult<Json<VoteResponse>> {
@@ -102,7 +103,7 @@ pub async fn vote_post(
         (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
 pub async fn create_comment(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Commenting>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<CreateCommentRequest>,
 ) -> ApiResult<(StatusCode, Json<CommentDto>)> {
@@ -127,7 +128,7 @@ pub async fn get_comment(
         (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
 pub async fn edit_comment(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Editing>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<EditCommentRequest>,
 ) -> ApiResult<Json<CommentDto>> {
@@ -142,7 +143,7 @@ pub async fn edit_comment(
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_comment(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Editing>,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     comments::delete(&s.ctx, &user, id).await?;
@@ -155,7 +156,7 @@ pub async fn delete_comment(
     responses((status = 200, body = VoteResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn vote_comment(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Voting>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<VoteRequest>,
 ) -> ApiResult<Json<VoteResponse>> {
