@@ -8,6 +8,7 @@ mod delivery;
 mod fixtures;
 mod golden;
 mod inbox;
+mod limits;
 mod migrations;
 mod outbox;
 mod people;

@@ -3,7 +3,7 @@
 //! and the fragments the page script asks for. Browser tests with a real Chromium live
 //! elsewhere; these check what the server sends.
 
-mod browser;
+pub(crate) mod browser;
 
 use browser::{Browser, PASSWORD, csp};
 use cairn_tests::{Backend, TestInstance, backend_tests};
