@@ -75,7 +75,7 @@ pub async fn me(State(s): State<ApiState>, Auth(user): Auth) -> ApiResult<Json<A
 
 /// Change display name and bio.
 #[utoipa::path(patch, path = "/api/v1/me", request_body = ProfileRequest, tag = "accounts", security(("bearer" = [])),
-    responses((status = 200, body = PersonDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 200, body = PersonDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn update_me(
     State(s): State<ApiState>,
     Write(user, _): Write<Editing>,
@@ -115,7 +115,7 @@ pub async fn pending_registrations(
 /// Approve a pending account (administrators).
 #[utoipa::path(post, path = "/api/v1/admin/registrations/{username}/approve", tag = "admin", security(("bearer" = [])),
     params(("username" = String, Path, description = "Username")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn approve_registration(
     State(s): State<ApiState>,
     Write(user, _): Write<Editing>,
@@ -128,7 +128,7 @@ pub async fn approve_registration(
 /// Reject (delete) a pending account (administrators).
 #[utoipa::path(post, path = "/api/v1/admin/registrations/{username}/reject", tag = "admin", security(("bearer" = [])),
     params(("username" = String, Path, description = "Username")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn reject_registration(
     State(s): State<ApiState>,
     Write(user, _): Write<Editing>,

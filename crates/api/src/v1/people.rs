@@ -33,7 +33,7 @@ impl From<Followed> for FollowedPersonDto {
 /// Follow a person: `name@host`, `@name@host`, the URL of their profile, or a local name.
 #[utoipa::path(post, path = "/api/v1/people/follow", tag = "people", request_body = FollowRequest,
     security(("bearer" = [])),
-    responses((status = 200, body = FollowedPersonDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 200, body = FollowedPersonDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn follow_person(
     State(s): State<ApiState>,
     Write(user, _): Write<Following>,
@@ -47,7 +47,7 @@ pub async fn follow_person(
 /// Stop following a person.
 #[utoipa::path(post, path = "/api/v1/people/unfollow", tag = "people", request_body = FollowRequest,
     security(("bearer" = [])),
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn unfollow_person(
     State(s): State<ApiState>,
     Write(user, _): Write<Following>,

@@ -17,7 +17,7 @@ use crate::state::ApiState;
 
 /// Create a post.
 #[utoipa::path(post, path = "/api/v1/posts", request_body = CreatePostRequest, tag = "posts", security(("bearer" = [])),
-    responses((status = 201, body = PostDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 429, body = ErrorBody), (status = 201, body = PostDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn create_post(
     State(s): State<ApiState>,
@@ -52,7 +52,7 @@ pub async fn get_post(
 /// Edit a post (its author).
 #[utoipa::path(patch, path = "/api/v1/posts/{id}", request_body = EditPostRequest, tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Post id")),
-    responses((status = 200, body = PostDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 429, body = ErrorBody), (status = 200, body = PostDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
 pub async fn edit_post(
     State(s): State<ApiState>,
@@ -71,7 +71,7 @@ pub async fn edit_post(
 /// Delete a post (its author), or remove it (a moderator).
 #[utoipa::path(delete, path = "/api/v1/posts/{id}", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Post id")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_post(
     State(s): State<ApiState>,
     Write(user, _): Write<Editing>,
@@ -84,7 +84,7 @@ pub async fn delete_post(
 /// Vote on a post.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/vote", request_body = VoteRequest, tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Post id")),
-    responses((status = 200, body = VoteResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 200, body = VoteResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn vote_post(
     State(s): State<ApiState>,
     Write(user, _): Write<Voting>,
@@ -99,7 +99,7 @@ pub async fn vote_post(
 /// Comment on a post or reply to a comment.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/comments", request_body = CreateCommentRequest, tag = "comments",
     security(("bearer" = [])), params(("id" = i64, Path, description = "Post id")),
-    responses((status = 201, body = CommentDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 429, body = ErrorBody), (status = 201, body = CommentDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
 pub async fn create_comment(
     State(s): State<ApiState>,
@@ -124,7 +124,7 @@ pub async fn get_comment(
 /// Edit a comment (its author).
 #[utoipa::path(patch, path = "/api/v1/comments/{id}", request_body = EditCommentRequest, tag = "comments",
     security(("bearer" = [])), params(("id" = i64, Path, description = "Comment id")),
-    responses((status = 200, body = CommentDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 429, body = ErrorBody), (status = 200, body = CommentDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
 pub async fn edit_comment(
     State(s): State<ApiState>,
@@ -140,7 +140,7 @@ pub async fn edit_comment(
 /// Delete a comment (its author), or remove it (a moderator).
 #[utoipa::path(delete, path = "/api/v1/comments/{id}", tag = "comments", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Comment id")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_comment(
     State(s): State<ApiState>,
     Write(user, _): Write<Editing>,
@@ -153,7 +153,7 @@ pub async fn delete_comment(
 /// Vote on a comment.
 #[utoipa::path(post, path = "/api/v1/comments/{id}/vote", request_body = VoteRequest, tag = "comments",
     security(("bearer" = [])), params(("id" = i64, Path, description = "Comment id")),
-    responses((status = 200, body = VoteResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 200, body = VoteResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn vote_comment(
     State(s): State<ApiState>,
     Write(user, _): Write<Voting>,
