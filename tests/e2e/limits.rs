@@ -113,9 +113,14 @@ async fn forwarded_for_behind_trusted_proxy(backend: Backend) {
     limited(&post(&cairn, &alice, "One too many", Some("203.0.113.1")).await);
     // Bob, at another address behind the same proxy, still has his quota; a spoofed entry to
     // the left of the proxy's own is not believed.
-    post(&cairn, &bob, "Another client", Some("203.0.113.1, 198.51.100.2"))
-        .await
-        .expect(201);
+    post(
+        &cairn,
+        &bob,
+        "Another client",
+        Some("203.0.113.1, 198.51.100.2"),
+    )
+    .await
+    .expect(201);
     // Alice from anywhere is over her account's quota.
     limited(&post(&cairn, &alice, "Elsewhere", Some("198.51.100.9")).await);
     // Bob from Alice's address is over the address's quota.
@@ -156,7 +161,11 @@ struct Remote {
 
 async fn serve_actor(State(doc): State<Value>, uri: Uri) -> axum::response::Response {
     if uri.path() == "/u/tester" {
-        ([("content-type", "application/activity+json")], doc.to_string()).into_response()
+        (
+            [("content-type", "application/activity+json")],
+            doc.to_string(),
+        )
+            .into_response()
     } else {
         axum::http::StatusCode::NOT_FOUND.into_response()
     }
@@ -167,7 +176,10 @@ impl Remote {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
-        let base = format!("http://localhost:{}", listener.local_addr().expect("addr").port());
+        let base = format!(
+            "http://localhost:{}",
+            listener.local_addr().expect("addr").port()
+        );
         let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).expect("RSA key");
         let id = format!("{base}/u/tester");
         let pem = rsa::RsaPublicKey::from(&key)
@@ -197,7 +209,10 @@ impl Remote {
         let date = chrono::Utc::now()
             .format("%a, %d %b %Y %H:%M:%S GMT")
             .to_string();
-        let digest = format!("SHA-256={}", STANDARD.encode(Sha256::digest(body.as_bytes())));
+        let digest = format!(
+            "SHA-256={}",
+            STANDARD.encode(Sha256::digest(body.as_bytes()))
+        );
         let content_type = "application/activity+json";
         let signing_string = format!(
             "(request-target): post /inbox\nhost: {}\ndate: {date}\ndigest: {digest}\n\
