@@ -321,7 +321,7 @@ pub(crate) async fn vote_in_thread(State(s): State<ApiState>, form: Posted) -> W
 
 async fn comment_vote(s: &ApiState, form: &Posted, id: i64, score: i64) -> WebResult {
     let back = form.back(&format!("/comment/{id}"));
-    let user = form.writer(&s, Action::Vote, &back)?;
+    let user = form.writer(s, Action::Vote, &back)?;
     let tally = votes::vote_comment(&s.ctx, user, id, score).await?;
     Ok(vote_answer(form, tally, format!("{back}#comment-{id}")))
 }
