@@ -9,6 +9,7 @@ mod fixtures;
 mod golden;
 mod health;
 mod inbox;
+mod limits;
 mod migrations;
 mod outbound;
 mod outbox;

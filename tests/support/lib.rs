@@ -222,6 +222,14 @@ impl TestInstance {
             https: Some(false),
             register_per_hour: 10_000,
             login_per_minute: 10_000,
+            // Tests write quickly from one address; the limits tests set their own.
+            rate_limit_posts_per_minute: 100_000,
+            rate_limit_comments_per_minute: 100_000,
+            rate_limit_votes_per_minute: 100_000,
+            rate_limit_communities_per_hour: 100_000,
+            rate_limit_follows_per_minute: 100_000,
+            rate_limit_edits_per_minute: 100_000,
+            rate_limit_inbox_per_host_per_minute: 100_000,
             ..Config::default()
         };
         tweak(&mut config);

@@ -1,9 +1,11 @@
 //! The API's error type and its JSON form: `{"error": "<stable_code>", "message": "<sentence>"}`.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cairn_core::CoreError;
+use cairn_core::limits::Limited;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -30,6 +32,8 @@ pub enum ApiError {
         /// A sentence for people.
         message: String,
     },
+    /// Over a rate limit: 429 with `Retry-After`.
+    Limited(Limited),
 }
 
 impl ApiError {
@@ -46,6 +50,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Http { status, .. } => *status,
+            ApiError::Limited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Core(e) => match e {
                 CoreError::Invalid { .. } => StatusCode::BAD_REQUEST,
                 CoreError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
@@ -63,6 +68,7 @@ impl ApiError {
     pub fn parts(&self) -> (&'static str, String) {
         match self {
             ApiError::Http { code, message, .. } => (code, message.clone()),
+            ApiError::Limited(l) => ("rate_limited", l.message()),
             ApiError::Core(e @ (CoreError::Storage(_) | CoreError::Internal(_))) => {
                 tracing::error!(error = %e, "request failed");
                 (
@@ -85,7 +91,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let (error, message) = self.parts();
-        (status, Json(ErrorBody { error, message })).into_response()
+        let mut resp = (status, Json(ErrorBody { error, message })).into_response();
+        if let ApiError::Limited(l) = &self {
+            resp.headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(l.retry_after_secs()));
+        }
+        resp
     }
 }
 

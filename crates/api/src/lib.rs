@@ -13,6 +13,6 @@ mod v1;
 pub mod web;
 
 pub use error::{ApiError, ApiResult, ErrorBody};
-pub use ratelimit::RateLimits;
+pub use ratelimit::ClientAddresses;
 pub use state::ApiState;
 pub use v1::{ApiDoc, routes as api_routes};

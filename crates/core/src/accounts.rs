@@ -66,8 +66,8 @@ pub async fn register(ctx: &Cairn, input: Registration, origin: Origin) -> CoreR
         .run(move |conn| ensure_available(conn, &check_name, check_email.as_deref()))
         .await?;
 
-    let password_hash = crypto::hash_password_async(input.password).await?;
-    let keys = crypto::generate_keypair_async().await?;
+    let password_hash = crypto::hash_password_async(ctx, input.password).await?;
+    let keys = crypto::generate_keypair_async(ctx).await?;
     let urls = ctx.urls().clone();
     ctx.db()
         .transaction(move |conn| {
@@ -155,14 +155,11 @@ pub async fn login(
         || CoreError::unauthenticated("invalid_credentials", "The username or password is wrong.");
     let Some((person, user)) = found else {
         // Hash anyway so that response time does not reveal which usernames exist.
-        let _ = crypto::hash_password_async(password.to_owned()).await;
+        let _ = crypto::hash_password_async(ctx, password.to_owned()).await;
         return Err(wrong());
     };
-    let hash = user.password_hash.clone();
-    let pw = password.to_owned();
-    let ok = tokio::task::spawn_blocking(move || crypto::verify_password(&pw, &hash))
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()))?;
+    let ok =
+        crypto::verify_password_async(ctx, password.to_owned(), user.password_hash.clone()).await?;
     if !ok || person.deleted {
         return Err(wrong());
     }

@@ -44,7 +44,7 @@ pub async fn create(
     ctx.db()
         .run(move |conn| ensure_name_free(conn, &check))
         .await?;
-    let keys = crypto::generate_keypair_async().await?;
+    let keys = crypto::generate_keypair_async(ctx).await?;
     let urls = ctx.urls().clone();
     let creator = user.person_id;
     let id = ctx

@@ -7,6 +7,7 @@ use rand::RngCore;
 use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use sha2::{Digest, Sha256};
 
+use crate::Cairn;
 use crate::error::{CoreError, CoreResult};
 
 /// Hashes a password with argon2id and a random salt (PHC string format).
@@ -90,18 +91,24 @@ pub fn generate_keypair() -> CoreResult<KeyPair> {
     })
 }
 
-/// Generates a key pair on the blocking pool, since RSA generation takes a noticeable moment.
-pub async fn generate_keypair_async() -> CoreResult<KeyPair> {
-    tokio::task::spawn_blocking(generate_keypair)
-        .await
-        .map_err(|e| CoreError::Internal(format!("key generation task failed: {e}")))?
+/// Generates a key pair in the bounded crypto pool (see [`Cairn::crypto`]), since RSA
+/// generation takes a noticeable moment of a whole core.
+pub async fn generate_keypair_async(ctx: &Cairn) -> CoreResult<KeyPair> {
+    ctx.crypto(generate_keypair).await?
 }
 
-/// Hashes a password on the blocking pool; argon2 is deliberately slow.
-pub async fn hash_password_async(password: String) -> CoreResult<String> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| CoreError::Internal(format!("password hashing task failed: {e}")))?
+/// Hashes a password in the bounded crypto pool; argon2 is deliberately slow.
+pub async fn hash_password_async(ctx: &Cairn, password: String) -> CoreResult<String> {
+    ctx.crypto(move || hash_password(&password)).await?
+}
+
+/// Checks a password in the bounded crypto pool, which costs as much as hashing it.
+pub async fn verify_password_async(
+    ctx: &Cairn,
+    password: String,
+    hash: String,
+) -> CoreResult<bool> {
+    ctx.crypto(move || verify_password(&password, &hash)).await
 }
 
 #[cfg(test)]

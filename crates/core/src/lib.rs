@@ -15,6 +15,7 @@ pub mod facts;
 pub mod follows;
 pub mod health;
 pub mod inbound;
+pub mod limits;
 pub mod markdown;
 pub mod model;
 pub mod people;
@@ -28,7 +29,7 @@ mod urls;
 pub mod validate;
 pub mod votes;
 
-pub use context::Cairn;
+pub use context::{Cairn, Capacity, default_crypto_concurrency};
 pub use error::{CoreError, CoreResult};
 pub use settings::{InstanceSettings, RegistrationMode};
 pub use urls::Urls;

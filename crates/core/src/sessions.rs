@@ -202,16 +202,14 @@ pub async fn change_password(
         .await?
         .ok_or_else(|| CoreError::not_found("user_not_found", "No such user."))?;
     let (current, hash) = (current.to_owned(), stored.password_hash);
-    let ok = tokio::task::spawn_blocking(move || crypto::verify_password(&current, &hash))
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()))?;
+    let ok = crypto::verify_password_async(ctx, current, hash).await?;
     if !ok {
         return Err(CoreError::forbidden(
             "wrong_password",
             "The current password is wrong.",
         ));
     }
-    let new_hash = crypto::hash_password_async(new.to_owned()).await?;
+    let new_hash = crypto::hash_password_async(ctx, new.to_owned()).await?;
     let keep = user.session_id;
     ctx.db()
         .transaction(move |conn| -> CoreResult<()> {

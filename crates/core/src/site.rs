@@ -24,7 +24,7 @@ pub struct Site {
 /// Creates the instance key pair on first start; later starts keep the stored one.
 pub async fn ensure(ctx: &Cairn) -> CoreResult<Site> {
     if ctx.db().run(SiteRow::get).await?.is_none() {
-        let keys = crypto::generate_keypair_async().await?;
+        let keys = crypto::generate_keypair_async(ctx).await?;
         let name = ctx.settings().site_name.clone();
         ctx.db()
             .run(move |conn| {

@@ -11,7 +11,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use cairn_api::{ApiState, RateLimits};
+use cairn_api::{ApiState, ClientAddresses};
 use cairn_core::{Cairn, ranking, sessions, site};
 use cairn_federation::deliver::DeliveryOptions;
 use cairn_federation::inbox::worker::InboxOptions;
@@ -68,7 +68,7 @@ pub fn network(config: &Validated) -> cairn_federation::Network {
 /// Builds the instance: database, domain handle, instance keys and routes.
 pub async fn build(config: &Validated) -> anyhow::Result<Instance> {
     let db = open_database(config).await?;
-    let ctx = Cairn::new(db, config.instance.clone());
+    let ctx = Cairn::with_capacity(db, config.instance.clone(), &config.capacity);
     site::ensure(&ctx)
         .await
         .context("cannot create the instance key pair")?;
@@ -91,9 +91,8 @@ pub async fn build(config: &Validated) -> anyhow::Result<Instance> {
 
     let state = ApiState::new(
         ctx.clone(),
-        RateLimits {
-            register_per_hour: config.raw.register_per_hour,
-            login_per_minute: config.raw.login_per_minute,
+        ClientAddresses {
+            trusted_proxies: config.trusted_proxies.clone(),
         },
     );
     let html = cairn_api::web::routes(state.clone());

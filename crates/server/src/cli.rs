@@ -140,7 +140,7 @@ pub async fn run(cli: Cli, config: Validated) -> anyhow::Result<ExitCode> {
         } => {
             let password = read_password(password_file)?;
             let db = app::open_database(&config).await?;
-            let ctx = Cairn::new(db, config.instance.clone());
+            let ctx = Cairn::with_capacity(db, config.instance.clone(), &config.capacity);
             let account = accounts::register(
                 &ctx,
                 Registration {

@@ -5,10 +5,12 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use cairn_core::{InstanceSettings, RegistrationMode};
+use cairn_core::limits::LimitSettings;
+use cairn_core::{Capacity, InstanceSettings, RegistrationMode, default_crypto_concurrency};
 use cairn_storage::DatabaseUrl;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 /// Every configuration key, as in config/cairn.toml.
@@ -42,6 +44,28 @@ pub struct Config {
     pub login_per_minute: u32,
     /// Days a session (a web sign-in or an API token) may go unused before it ends.
     pub session_idle_days: u32,
+    /// Posts per account, and per client address, per minute.
+    pub rate_limit_posts_per_minute: u32,
+    /// Comments per account, and per client address, per minute.
+    pub rate_limit_comments_per_minute: u32,
+    /// Votes per account, and per client address, per minute.
+    pub rate_limit_votes_per_minute: u32,
+    /// New communities per account, and per client address, per hour.
+    pub rate_limit_communities_per_hour: u32,
+    /// Joins, leaves, follows and unfollows per account, and per client address, per minute.
+    pub rate_limit_follows_per_minute: u32,
+    /// Edits, deletions, moderation and profile changes per account, and per client address,
+    /// per minute.
+    pub rate_limit_edits_per_minute: u32,
+    /// Inbox deliveries per other server (host) per minute.
+    pub rate_limit_inbox_per_host_per_minute: u32,
+    /// Networks (CIDR, or single addresses) of reverse proxies whose `X-Forwarded-For` names
+    /// the client. A list, or one comma-separated string.
+    #[serde(deserialize_with = "name_list")]
+    pub trusted_proxies: Vec<String>,
+    /// RSA key generations and password hashes running at once; 0 means one fewer than the
+    /// processor cores, at least 1.
+    pub crypto_concurrency: usize,
     /// Log filter in `RUST_LOG` syntax; `RUST_LOG` itself wins when set.
     pub log: String,
     /// Requests in flight to one other instance at most.
@@ -142,6 +166,15 @@ impl Default for Config {
             register_per_hour: 10,
             login_per_minute: 20,
             session_idle_days: 30,
+            rate_limit_posts_per_minute: 10,
+            rate_limit_comments_per_minute: 30,
+            rate_limit_votes_per_minute: 120,
+            rate_limit_communities_per_hour: 10,
+            rate_limit_follows_per_minute: 60,
+            rate_limit_edits_per_minute: 60,
+            rate_limit_inbox_per_host_per_minute: 1800,
+            trusted_proxies: Vec::new(),
+            crypto_concurrency: 0,
             log: "info".into(),
             delivery_per_host: 4,
             delivery_concurrency: 64,
@@ -171,6 +204,15 @@ const KEYS: &[&str] = &[
     "register_per_hour",
     "login_per_minute",
     "session_idle_days",
+    "rate_limit_posts_per_minute",
+    "rate_limit_comments_per_minute",
+    "rate_limit_votes_per_minute",
+    "rate_limit_communities_per_hour",
+    "rate_limit_follows_per_minute",
+    "rate_limit_edits_per_minute",
+    "rate_limit_inbox_per_host_per_minute",
+    "trusted_proxies",
+    "crypto_concurrency",
     "log",
     "delivery_per_host",
     "delivery_concurrency",
@@ -197,6 +239,10 @@ pub struct Validated {
     pub instance: InstanceSettings,
     /// The separate listen address of `/metrics`, when `metrics_address` names one.
     pub metrics: Option<SocketAddr>,
+    /// The rate limits and the crypto pool's size.
+    pub capacity: Capacity,
+    /// The parsed `trusted_proxies`.
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 impl Config {
@@ -315,6 +361,58 @@ impl Config {
                 "must differ from `bind`; leave it empty to serve /metrics there".into(),
             ));
         }
+        let rates = [
+            (
+                "rate_limit_posts_per_minute",
+                self.rate_limit_posts_per_minute,
+            ),
+            (
+                "rate_limit_comments_per_minute",
+                self.rate_limit_comments_per_minute,
+            ),
+            (
+                "rate_limit_votes_per_minute",
+                self.rate_limit_votes_per_minute,
+            ),
+            (
+                "rate_limit_communities_per_hour",
+                self.rate_limit_communities_per_hour,
+            ),
+            (
+                "rate_limit_follows_per_minute",
+                self.rate_limit_follows_per_minute,
+            ),
+            (
+                "rate_limit_edits_per_minute",
+                self.rate_limit_edits_per_minute,
+            ),
+            (
+                "rate_limit_inbox_per_host_per_minute",
+                self.rate_limit_inbox_per_host_per_minute,
+            ),
+        ];
+        if let Some((name, _)) = rates.iter().find(|(_, n)| *n == 0) {
+            return Err(key(
+                name,
+                "must be at least 1 (set a large number to limit less)".into(),
+            ));
+        }
+        // Tokio's blocking pool, which the database shares, has 512 threads.
+        if self.crypto_concurrency > 256 {
+            return Err(key(
+                "crypto_concurrency",
+                format!(
+                    "is {}; at most 256 (0 picks one fewer than the processor cores)",
+                    self.crypto_concurrency
+                ),
+            ));
+        }
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .map(|p| parse_network(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|m| key("trusted_proxies", m))?;
         if self.site_name.trim().is_empty() {
             return Err(key("site_name", "must not be empty".into()));
         }
@@ -339,14 +437,46 @@ impl Config {
             federation_insecure: self.dev_insecure_federation,
             session_idle_days: self.session_idle_days,
         };
+        let capacity = Capacity {
+            limits: LimitSettings {
+                posts_per_minute: self.rate_limit_posts_per_minute,
+                comments_per_minute: self.rate_limit_comments_per_minute,
+                votes_per_minute: self.rate_limit_votes_per_minute,
+                communities_per_hour: self.rate_limit_communities_per_hour,
+                follows_per_minute: self.rate_limit_follows_per_minute,
+                edits_per_minute: self.rate_limit_edits_per_minute,
+                register_per_hour: self.register_per_hour,
+                login_per_minute: self.login_per_minute,
+                inbox_per_host_per_minute: self.rate_limit_inbox_per_host_per_minute,
+                ..LimitSettings::default()
+            },
+            crypto_concurrency: match self.crypto_concurrency {
+                0 => default_crypto_concurrency(),
+                n => n,
+            },
+        };
         Ok(Validated {
             raw: self,
             database,
             bind,
             instance,
             metrics,
+            capacity,
+            trusted_proxies,
         })
     }
+}
+
+/// A network in CIDR form (`10.0.0.0/8`, `fd00::/8`) or a single address.
+fn parse_network(text: &str) -> Result<IpNet, String> {
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| {
+            format!(
+                "holds `{text}`, which is neither a network such as 10.0.0.0/8 or fd00::/8 nor \
+                 an address such as 127.0.0.1"
+            )
+        })
 }
 
 /// A domain is a host name with an optional port: no scheme, path or IP literal, since
@@ -420,6 +550,43 @@ mod tests {
         let v = Config::default().validate().unwrap();
         assert_eq!(v.instance.base_url(), "http://localhost:8080");
         assert_eq!(v.bind.port(), 8080);
+    }
+
+    #[test]
+    fn limits_and_proxies_are_checked() {
+        let c = Config {
+            rate_limit_votes_per_minute: 0,
+            ..Config::default()
+        };
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("`rate_limit_votes_per_minute`"), "{err}");
+        let c = Config {
+            trusted_proxies: vec!["10.0.0.0/8".into(), "::1".into(), "nonsense".into()],
+            ..Config::default()
+        };
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("`trusted_proxies`") && err.contains("nonsense"),
+            "{err}"
+        );
+        let c = Config {
+            trusted_proxies: vec!["10.0.0.0/8".into(), "::1".into()],
+            crypto_concurrency: 0,
+            ..Config::default()
+        };
+        let v = c.validate().unwrap();
+        assert_eq!(v.trusted_proxies.len(), 2);
+        assert!(v.capacity.crypto_concurrency >= 1);
+        let c = Config {
+            crypto_concurrency: 10_000,
+            ..Config::default()
+        };
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("`crypto_concurrency`")
+        );
     }
 
     #[test]
@@ -519,11 +686,15 @@ mod tests {
             jail.set_env("CAIRN_UNRELATED_SWITCH", "1");
             jail.set_env("CAIRN_DEV_INSECURE_FEDERATION", "1");
             jail.set_env("CAIRN_DEV_HOSTS", "Alpha.test, beta.test");
+            jail.set_env("CAIRN_TRUSTED_PROXIES", "10.0.0.0/8, ::1");
+            jail.set_env("CAIRN_RATE_LIMIT_POSTS_PER_MINUTE", "3");
             let c = Config::load(None).map_err(|e| e.to_string())?;
             assert_eq!(c.site_name, "From env");
             assert_eq!(c.bind, "127.0.0.1:9999");
             assert!(c.dev_insecure_federation);
             assert_eq!(c.dev_hosts, ["alpha.test", "beta.test"]);
+            assert_eq!(c.trusted_proxies, ["10.0.0.0/8", "::1"]);
+            assert_eq!(c.rate_limit_posts_per_minute, 3);
             c.validate().map_err(|e| e.to_string())?;
             Ok(())
         });

@@ -3,7 +3,7 @@
 //! and the fragments the page script asks for. Browser tests with a real Chromium live
 //! elsewhere; these check what the server sends.
 
-mod browser;
+pub(crate) mod browser;
 mod remote_authors;
 mod sessions;
 

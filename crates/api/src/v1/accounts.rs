@@ -1,19 +1,19 @@
 //! Accounts, sessions, profiles and registration approval.
 
-use std::net::SocketAddr;
-
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use cairn_core::accounts::{self, Origin, ProfileEdit, Registration};
 use cairn_core::sessions;
+use cairn_core::limits::Action;
 
 use crate::dto::{
     AccountDto, LoginRequest, LoginResponse, PersonDto, ProfileRequest, RegisterRequest,
 };
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, Auth, bearer_token, user_agent};
+use crate::ratelimit::{ClientAddr, Editing, Write};
 use crate::state::ApiState;
 
 /// Create an account.
@@ -22,10 +22,10 @@ use crate::state::ApiState;
         (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn register(
     State(s): State<ApiState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<AccountDto>)> {
-    s.limits.check_register(addr.ip())?;
+    s.ctx.limits().check_address(Action::Register, addr)?;
     let input = Registration {
         username: req.username,
         password: req.password,
@@ -42,11 +42,11 @@ pub async fn register(
         (status = 429, body = ErrorBody)))]
 pub async fn login(
     State(s): State<ApiState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(addr): ClientAddr,
     headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
-    s.limits.check_login(addr.ip())?;
+    s.ctx.limits().check_address(Action::Login, addr)?;
     let agent = user_agent(&headers);
     let (token, account) = accounts::login(&s.ctx, &req.username, &req.password, agent).await?;
     Ok(Json(LoginResponse {
@@ -78,10 +78,10 @@ pub async fn me(State(s): State<ApiState>, Auth(user): Auth) -> ApiResult<Json<A
 
 /// Change display name and bio.
 #[utoipa::path(patch, path = "/api/v1/me", request_body = ProfileRequest, tag = "accounts", security(("bearer" = [])),
-    responses((status = 200, body = PersonDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 200, body = PersonDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn update_me(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Editing>,
     ApiJson(req): ApiJson<ProfileRequest>,
 ) -> ApiResult<Json<PersonDto>> {
     let edit = ProfileEdit {
@@ -118,10 +118,10 @@ pub async fn pending_registrations(
 /// Approve a pending account (administrators).
 #[utoipa::path(post, path = "/api/v1/admin/registrations/{username}/approve", tag = "admin", security(("bearer" = [])),
     params(("username" = String, Path, description = "Username")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn approve_registration(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Editing>,
     ApiPath(username): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     accounts::decide_registration(&s.ctx, &user, &username, true).await?;
@@ -131,10 +131,10 @@ pub async fn approve_registration(
 /// Reject (delete) a pending account (administrators).
 #[utoipa::path(post, path = "/api/v1/admin/registrations/{username}/reject", tag = "admin", security(("bearer" = [])),
     params(("username" = String, Path, description = "Username")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn reject_registration(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Editing>,
     ApiPath(username): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     accounts::decide_registration(&s.ctx, &user, &username, false).await?;

@@ -13,16 +13,17 @@ use crate::dto::{
 };
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, MaybeAuth};
+use crate::ratelimit::{Editing, Following, Founding, Write};
 use crate::state::ApiState;
 
 /// Create a community; the caller becomes its owner.
 #[utoipa::path(post, path = "/api/v1/communities", request_body = CreateCommunityRequest, tag = "communities",
     security(("bearer" = [])),
-    responses((status = 201, body = CommunityDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 429, body = ErrorBody), (status = 201, body = CommunityDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 pub async fn create_community(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Founding>,
     ApiJson(req): ApiJson<CreateCommunityRequest>,
 ) -> ApiResult<(StatusCode, Json<CommunityDto>)> {
     let input = NewCommunityInput {
@@ -64,10 +65,10 @@ pub async fn get_community(
 /// Follow a community on another server (`name@host`), or join a local one.
 #[utoipa::path(post, path = "/api/v1/communities/follow", tag = "communities", request_body = FollowRequest,
     security(("bearer" = [])),
-    responses((status = 200, body = JoinResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 200, body = JoinResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn follow_community(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Following>,
     ApiJson(req): ApiJson<FollowRequest>,
 ) -> ApiResult<Json<JoinResponse>> {
     let state = follows::follow(&s.ctx, &user, &req.handle).await?;
@@ -79,10 +80,10 @@ pub async fn follow_community(
 /// Stop following a community on another server, or leave a local one.
 #[utoipa::path(post, path = "/api/v1/communities/unfollow", tag = "communities", request_body = FollowRequest,
     security(("bearer" = [])),
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn unfollow_community(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Following>,
     ApiJson(req): ApiJson<FollowRequest>,
 ) -> ApiResult<StatusCode> {
     follows::unfollow(&s.ctx, &user, &req.handle).await?;
@@ -123,10 +124,10 @@ fn handle_of(name: &str, ap_id: &str) -> String {
 #[utoipa::path(post, path = "/api/v1/communities/{name}/pending-follows", tag = "communities",
     request_body = FollowDecisionRequest, security(("bearer" = [])),
     params(("name" = String, Path, description = "Community name")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn decide_pending_follow(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Editing>,
     ApiPath(name): ApiPath<String>,
     ApiJson(req): ApiJson<FollowDecisionRequest>,
 ) -> ApiResult<StatusCode> {
@@ -137,10 +138,10 @@ pub async fn decide_pending_follow(
 /// Join, or ask to join, a community.
 #[utoipa::path(post, path = "/api/v1/communities/{name}/join", tag = "communities", security(("bearer" = [])),
     params(("name" = String, Path, description = "Community name")),
-    responses((status = 200, body = JoinResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 200, body = JoinResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn join_community(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Following>,
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<Json<JoinResponse>> {
     let state = follows::follow(&s.ctx, &user, &name).await?;
@@ -152,10 +153,10 @@ pub async fn join_community(
 /// Leave a community, withdraw a request or decline an invitation.
 #[utoipa::path(post, path = "/api/v1/communities/{name}/leave", tag = "communities", security(("bearer" = [])),
     params(("name" = String, Path, description = "Community name")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 204), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn leave_community(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Following>,
     ApiPath(name): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     follows::unfollow(&s.ctx, &user, &name).await?;
@@ -193,10 +194,10 @@ pub async fn list_join_requests(
 #[utoipa::path(post, path = "/api/v1/communities/{name}/join-requests/{username}/approve", tag = "communities",
     security(("bearer" = [])),
     params(("name" = String, Path, description = "Community name"), ("username" = String, Path, description = "Applicant")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn approve_join_request(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Editing>,
     ApiPath((name, username)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     communities::decide_join_request(&s.ctx, &user, &name, &username, true).await?;
@@ -207,10 +208,10 @@ pub async fn approve_join_request(
 #[utoipa::path(post, path = "/api/v1/communities/{name}/join-requests/{username}/reject", tag = "communities",
     security(("bearer" = [])),
     params(("name" = String, Path, description = "Community name"), ("username" = String, Path, description = "Applicant")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn reject_join_request(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Editing>,
     ApiPath((name, username)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     communities::decide_join_request(&s.ctx, &user, &name, &username, false).await?;
@@ -221,10 +222,10 @@ pub async fn reject_join_request(
 #[utoipa::path(post, path = "/api/v1/communities/{name}/invites", tag = "communities", request_body = InviteRequest,
     security(("bearer" = [])),
     params(("name" = String, Path, description = "Community name")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn invite(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Editing>,
     ApiPath(name): ApiPath<String>,
     ApiJson(req): ApiJson<InviteRequest>,
 ) -> ApiResult<StatusCode> {

@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 use crate::dto::{FollowRequest, PersonDto};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Auth};
+use crate::ratelimit::{Following, Write};
 use crate::state::ApiState;
 
 /// Someone the signed-in user follows.
@@ -32,10 +33,10 @@ impl From<Followed> for FollowedPersonDto {
 /// Follow a person: `name@host`, `@name@host`, the URL of their profile, or a local name.
 #[utoipa::path(post, path = "/api/v1/people/follow", tag = "people", request_body = FollowRequest,
     security(("bearer" = [])),
-    responses((status = 200, body = FollowedPersonDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 200, body = FollowedPersonDto), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn follow_person(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Following>,
     ApiJson(req): ApiJson<FollowRequest>,
 ) -> ApiResult<Json<FollowedPersonDto>> {
     Ok(Json(
@@ -46,10 +47,10 @@ pub async fn follow_person(
 /// Stop following a person.
 #[utoipa::path(post, path = "/api/v1/people/unfollow", tag = "people", request_body = FollowRequest,
     security(("bearer" = [])),
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn unfollow_person(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Following>,
     ApiJson(req): ApiJson<FollowRequest>,
 ) -> ApiResult<StatusCode> {
     people::unfollow(&s.ctx, &user, &req.handle).await?;

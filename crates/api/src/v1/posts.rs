@@ -12,16 +12,17 @@ use crate::dto::{
     VoteResponse,
 };
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, MaybeAuth};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, MaybeAuth};
+use crate::ratelimit::{Commenting, Editing, Posting, Voting, Write};
 use crate::state::ApiState;
 
 /// Create a post.
 #[utoipa::path(post, path = "/api/v1/posts", request_body = CreatePostRequest, tag = "posts", security(("bearer" = [])),
-    responses((status = 201, body = PostDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 429, body = ErrorBody), (status = 201, body = PostDto), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn create_post(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Posting>,
     ApiJson(req): ApiJson<CreatePostRequest>,
 ) -> ApiResult<(StatusCode, Json<PostDto>)> {
     let input = NewPostInput {
@@ -60,11 +61,11 @@ pub async fn get_post(
 /// Edit a post (its author).
 #[utoipa::path(patch, path = "/api/v1/posts/{id}", request_body = EditPostRequest, tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Post id")),
-    responses((status = 200, body = PostDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 429, body = ErrorBody), (status = 200, body = PostDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
 pub async fn edit_post(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Editing>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<EditPostRequest>,
 ) -> ApiResult<Json<PostDto>> {
@@ -79,10 +80,10 @@ pub async fn edit_post(
 /// Delete a post (its author), or remove it (a moderator).
 #[utoipa::path(delete, path = "/api/v1/posts/{id}", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Post id")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_post(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Editing>,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     posts::delete(&s.ctx, &user, id).await?;
@@ -92,10 +93,10 @@ pub async fn delete_post(
 /// Vote on a post.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/vote", request_body = VoteRequest, tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Post id")),
-    responses((status = 200, body = VoteResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 200, body = VoteResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn vote_post(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Voting>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<VoteRequest>,
 ) -> ApiResult<Json<VoteResponse>> {
@@ -107,11 +108,11 @@ pub async fn vote_post(
 /// Comment on a post or reply to a comment.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/comments", request_body = CreateCommentRequest, tag = "comments",
     security(("bearer" = [])), params(("id" = i64, Path, description = "Post id")),
-    responses((status = 201, body = CommentDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 429, body = ErrorBody), (status = 201, body = CommentDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
 pub async fn create_comment(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Commenting>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<CreateCommentRequest>,
 ) -> ApiResult<(StatusCode, Json<CommentDto>)> {
@@ -146,11 +147,11 @@ pub async fn get_comment_thread(
 /// Edit a comment (its author).
 #[utoipa::path(patch, path = "/api/v1/comments/{id}", request_body = EditCommentRequest, tag = "comments",
     security(("bearer" = [])), params(("id" = i64, Path, description = "Comment id")),
-    responses((status = 200, body = CommentDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+    responses((status = 429, body = ErrorBody), (status = 200, body = CommentDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 410, body = ErrorBody)))]
 pub async fn edit_comment(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Editing>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<EditCommentRequest>,
 ) -> ApiResult<Json<CommentDto>> {
@@ -162,10 +163,10 @@ pub async fn edit_comment(
 /// Delete a comment (its author), or remove it (a moderator).
 #[utoipa::path(delete, path = "/api/v1/comments/{id}", tag = "comments", security(("bearer" = [])),
     params(("id" = i64, Path, description = "Comment id")),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_comment(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Editing>,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     comments::delete(&s.ctx, &user, id).await?;
@@ -175,10 +176,10 @@ pub async fn delete_comment(
 /// Vote on a comment.
 #[utoipa::path(post, path = "/api/v1/comments/{id}/vote", request_body = VoteRequest, tag = "comments",
     security(("bearer" = [])), params(("id" = i64, Path, description = "Comment id")),
-    responses((status = 200, body = VoteResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 429, body = ErrorBody), (status = 200, body = VoteResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn vote_comment(
     State(s): State<ApiState>,
-    Auth(user): Auth,
+    Write(user, _): Write<Voting>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<VoteRequest>,
 ) -> ApiResult<Json<VoteResponse>> {

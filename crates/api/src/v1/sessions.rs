@@ -1,16 +1,16 @@
 //! The caller's sessions and password: listing sessions, ending one or all of them, and
 //! changing the password, which ends every other session.
 
-use std::net::SocketAddr;
-
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
+use cairn_core::limits::Action;
 use cairn_core::sessions;
 
 use crate::dto::{ChangePasswordRequest, EndedSessionsDto, SessionDto};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiPath, Auth};
+use crate::ratelimit::ClientAddr;
 use crate::state::ApiState;
 
 /// The caller's sessions, most recently used first.
@@ -55,12 +55,12 @@ pub async fn end_session(
         (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn change_password(
     State(s): State<ApiState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientAddr(addr): ClientAddr,
     Auth(user): Auth,
     ApiJson(req): ApiJson<ChangePasswordRequest>,
 ) -> ApiResult<StatusCode> {
     // Checking the current password is a guess like a sign-in, so it shares the sign-in limit.
-    s.limits.check_login(addr.ip())?;
+    s.ctx.limits().check_address(Action::Login, addr)?;
     sessions::change_password(&s.ctx, &user, &req.current_password, &req.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,15 +1,15 @@
 //! Sign-up, sign-in and sign-out through forms, with cookie sessions.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
 use askama::Template;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use cairn_core::RegistrationMode;
 use cairn_core::accounts::{self, Origin, Registration};
 use cairn_core::sessions;
+use cairn_core::limits::Action;
 
 use super::next::safe_next;
 use super::session::{Posted, SESSION_COOKIE, Viewer, clear_cookie, set_cookie};
@@ -53,18 +53,14 @@ pub(crate) async fn signup_form(State(s): State<ApiState>, viewer: Viewer) -> Re
 }
 
 /// Creates an account and, unless an administrator must approve it first, signs it in.
-pub(crate) async fn signup(
-    State(s): State<ApiState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    form: Posted,
-) -> WebResult {
+pub(crate) async fn signup(State(s): State<ApiState>, form: Posted) -> WebResult {
     let refused = |errors: FieldErrors| {
         let mut resp = signup_page(&s, &form.viewer, errors, Some(&form));
         *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         Ok(resp)
     };
-    if let Err(e) = s.limits.check_register(addr.ip()) {
-        return refused(FieldErrors::message(e.parts().1));
+    if let Err(e) = s.ctx.limits().check_address(Action::Register, form.client) {
+        return refused(FieldErrors::message(e.message()));
     }
     let input = Registration {
         username: form.get("username").trim().to_owned(),
@@ -131,11 +127,7 @@ pub(crate) async fn login_form(
 }
 
 /// Checks the username and password, opens a session and returns to where the person was.
-pub(crate) async fn login(
-    State(s): State<ApiState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
-    form: Posted,
-) -> WebResult {
+pub(crate) async fn login(State(s): State<ApiState>, form: Posted) -> WebResult {
     let next = safe_next(form.get("next"));
     let refused = |errors: FieldErrors| {
         let mut resp = page(&LoginPage {
@@ -148,8 +140,8 @@ pub(crate) async fn login(
         *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         Ok(resp)
     };
-    if let Err(e) = s.limits.check_login(addr.ip()) {
-        return refused(FieldErrors::message(e.parts().1));
+    if let Err(e) = s.ctx.limits().check_address(Action::Login, form.client) {
+        return refused(FieldErrors::message(e.message()));
     }
     let (username, password) = (form.get("username").trim(), form.get("password"));
     match accounts::login(&s.ctx, username, password, form.user_agent.as_deref()).await {

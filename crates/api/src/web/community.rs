@@ -13,6 +13,7 @@ use super::read::{home_with_find_error, kind_label, membership_label};
 use super::session::{Posted, Viewer};
 use super::{Chrome, FieldErrors, WebResult, encode_query, page};
 use crate::state::ApiState;
+use cairn_core::limits::Action;
 
 #[derive(Template)]
 #[template(path = "community_new.html")]
@@ -61,7 +62,7 @@ pub(crate) async fn new_form(State(s): State<ApiState>, viewer: Viewer) -> WebRe
 
 /// Creates a community owned by the viewer and shows it.
 pub(crate) async fn create(State(s): State<ApiState>, form: Posted) -> WebResult {
-    let user = form.viewer.require("/communities/new")?;
+    let user = form.writer(&s, Action::Community, "/communities/new")?;
     let input = NewCommunityInput {
         name: form.get("name").trim().to_owned(),
         title: form.get("title").to_owned(),
@@ -99,7 +100,7 @@ fn handle_of(typed: &str) -> String {
 
 /// Follows (joins) the community a handle or address names, here or on another server.
 pub(crate) async fn find(State(s): State<ApiState>, form: Posted) -> WebResult {
-    let user = form.viewer.require("/")?;
+    let user = form.writer(&s, Action::Follow, "/")?;
     let typed = form.get("handle").to_owned();
     let handle = handle_of(&typed);
     if handle.is_empty() {
@@ -127,7 +128,7 @@ pub(crate) async fn join(
     form: Posted,
 ) -> WebResult {
     let back = format!("/c/{}", encode_query(&name));
-    let user = form.viewer.require(&back)?;
+    let user = form.writer(&s, Action::Follow, &back)?;
     follows::follow(&s.ctx, user, &name).await?;
     Ok(Redirect::to(&back).into_response())
 }
@@ -139,7 +140,7 @@ pub(crate) async fn leave(
     form: Posted,
 ) -> WebResult {
     let back = format!("/c/{}", encode_query(&name));
-    let user = form.viewer.require(&back)?;
+    let user = form.writer(&s, Action::Follow, &back)?;
     follows::unfollow(&s.ctx, user, &name).await?;
     Ok(Redirect::to(&back).into_response())
 }

@@ -17,6 +17,7 @@ use super::{
     Chrome, FieldErrors, WebError, WebResult, community_path, encode_query, page, parse_id,
 };
 use crate::state::ApiState;
+use cairn_core::limits::Action;
 
 #[derive(Template)]
 #[template(path = "post_form.html")]
@@ -107,7 +108,7 @@ pub(crate) async fn submit(
     form: Posted,
 ) -> WebResult {
     let back = format!("/c/{}/submit", encode_query(&name));
-    let user = form.viewer.require(&back)?;
+    let user = form.writer(&s, Action::Post, &back)?;
     let input = NewPostInput {
         community: name.clone(),
         title: form.get("title").to_owned(),
@@ -158,7 +159,7 @@ pub(crate) async fn edit(
     form: Posted,
 ) -> WebResult {
     let id = parse_id(&raw)?;
-    let user = form.viewer.require(&format!("/post/{id}/edit"))?;
+    let user = form.writer(&s, Action::Edit, &format!("/post/{id}/edit"))?;
     let change = PostEdit {
         title: Some(form.get("title").to_owned()),
         body: Some(form.get("body").to_owned()),
@@ -212,7 +213,7 @@ pub(crate) async fn delete_post(
     form: Posted,
 ) -> WebResult {
     let id = parse_id(&raw)?;
-    let user = form.viewer.require(&format!("/post/{id}"))?;
+    let user = form.writer(&s, Action::Edit, &format!("/post/{id}"))?;
     let view = posts::get_view(&s.ctx, id, Some(user)).await?;
     posts::delete(&s.ctx, user, id).await?;
     Ok(Redirect::to(&community_path(&view.community)).into_response())
@@ -244,7 +245,7 @@ pub(crate) async fn delete_comment(
     form: Posted,
 ) -> WebResult {
     let id = parse_id(&raw)?;
-    let user = form.viewer.require(&format!("/comment/{id}"))?;
+    let user = form.writer(&s, Action::Edit, &format!("/comment/{id}"))?;
     let c = comments::get(&s.ctx, id).await?;
     comments::delete(&s.ctx, user, id).await?;
     Ok(Redirect::to(&format!("/post/{}#comment-{id}", c.post.id)).into_response())
@@ -289,7 +290,7 @@ pub(crate) async fn vote_post(
 ) -> WebResult {
     let id = parse_id(&raw)?;
     let back = form.back(&format!("/post/{id}"));
-    let user = form.viewer.require(&back)?;
+    let user = form.writer(&s, Action::Vote, &back)?;
     let tally = votes::vote_post(&s.ctx, user, id, score_of(&form)?).await?;
     Ok(vote_answer(&form, tally, format!("{back}#post-{id}")))
 }
@@ -318,7 +319,7 @@ pub(crate) async fn vote_in_thread(State(s): State<ApiState>, form: Posted) -> W
 
 async fn comment_vote(s: &ApiState, form: &Posted, id: i64, score: i64) -> WebResult {
     let back = form.back(&format!("/comment/{id}"));
-    let user = form.viewer.require(&back)?;
+    let user = form.writer(s, Action::Vote, &back)?;
     let tally = votes::vote_comment(&s.ctx, user, id, score).await?;
     Ok(vote_answer(form, tally, format!("{back}#comment-{id}")))
 }
@@ -349,7 +350,7 @@ pub(crate) async fn comment_on_post(
     form: Posted,
 ) -> WebResult {
     let id = parse_id(&raw)?;
-    let user = form.viewer.require(&format!("/post/{id}"))?;
+    let user = form.writer(&s, Action::Comment, &format!("/post/{id}"))?;
     let c = comments::create(&s.ctx, user, id, None, form.get("body")).await?;
     Ok(commented(&form, c))
 }
@@ -361,7 +362,7 @@ pub(crate) async fn reply(
     form: Posted,
 ) -> WebResult {
     let id = parse_id(&raw)?;
-    let user = form.viewer.require(&format!("/comment/{id}"))?;
+    let user = form.writer(&s, Action::Comment, &format!("/comment/{id}"))?;
     let parent = comments::get(&s.ctx, id).await?;
     let c = comments::create(&s.ctx, user, parent.post.id, Some(id), form.get("body")).await?;
     Ok(commented(&form, c))

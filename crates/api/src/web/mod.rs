@@ -29,6 +29,7 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use cairn_core::CoreError;
+use cairn_core::limits::Limited;
 use cairn_core::model::{Community, Person};
 
 use crate::state::ApiState;
@@ -174,6 +175,8 @@ pub(crate) enum WebError {
     Csrf,
     /// A form that could not be read.
     BadForm,
+    /// Over a rate limit: a 429 page with `Retry-After`.
+    Limited(Limited),
 }
 
 impl From<CoreError> for WebError {
@@ -202,6 +205,19 @@ impl IntoResponse for WebError {
                     .to_owned(),
                 "Go back, reload the page and send the form again.",
             ),
+            WebError::Limited(l) => {
+                let mut resp = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, HeaderValue::from(l.retry_after_secs()))],
+                )
+                    .into_response();
+                resp.extensions_mut().insert(ErrorInfo {
+                    title: "Slow down a little",
+                    message: l.message(),
+                    hint: "Nothing was saved. Go back, wait a moment, and send it again.",
+                });
+                return resp;
+            }
             WebError::BadForm => (
                 StatusCode::BAD_REQUEST,
                 "The form could not be read",

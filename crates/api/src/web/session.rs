@@ -11,16 +11,19 @@
 //! POST is checked by [`Posted`] before its handler runs.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use axum::extract::{Form, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, Uri, header};
+use cairn_core::limits::Action;
 use cairn_core::model::AuthUser;
 use cairn_core::{CoreError, crypto, sessions};
 
 use super::WebError;
 use super::next::local_path;
 use crate::extract::user_agent;
+use crate::ratelimit::client_addr;
 use crate::state::ApiState;
 
 /// The cookie that holds the session token.
@@ -158,6 +161,8 @@ pub(crate) struct Posted {
     pub referer: Option<String>,
     /// The browser's `User-Agent`, stored with a session that the form opens.
     pub user_agent: Option<String>,
+    /// The client's address, for the rate limits.
+    pub client: IpAddr,
 }
 
 impl Posted {
@@ -172,6 +177,23 @@ impl Posted {
             .get(name)
             .filter(|v| !v.trim().is_empty())
             .cloned()
+    }
+
+    /// The signed-in user sending a write of kind `action`, counted against its limits; a
+    /// redirect to sign in (returning to `next`) without one, a 429 page over a limit.
+    pub(crate) fn writer(
+        &self,
+        state: &ApiState,
+        action: Action,
+        next: &str,
+    ) -> Result<&AuthUser, WebError> {
+        let user = self.viewer.require(next)?;
+        state
+            .ctx
+            .limits()
+            .check_write(action, user.person_id, self.client)
+            .map_err(WebError::Limited)?;
+        Ok(user)
     }
 
     /// The page to return to: the referring page on this site, else `fallback`.
@@ -196,6 +218,7 @@ impl FromRequest<ApiState> for Posted {
             .and_then(local_path)
             .map(|p| p.split('#').next().unwrap_or(p).to_owned());
         let user_agent = user_agent(&parts.headers).map(str::to_owned);
+        let client = client_addr(state, &parts);
         let req = Request::from_parts(parts, body);
         let Form(fields) = Form::<HashMap<String, String>>::from_request(req, state)
             .await
@@ -210,6 +233,7 @@ impl FromRequest<ApiState> for Posted {
             fetch,
             referer,
             user_agent,
+            client,
         })
     }
 }

@@ -2,12 +2,12 @@
 //! the password. Every action is one of core's session use cases.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
 use askama::Template;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use cairn_core::limits::Action;
 use cairn_core::model::SessionInfo;
 use cairn_core::sessions;
 
@@ -62,7 +62,6 @@ pub(crate) async fn show(
 /// Changes the password; every other session ends, this one stays.
 pub(crate) async fn change_password(
     State(s): State<ApiState>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
     form: Posted,
 ) -> WebResult {
     let user = form.viewer.require(SETTINGS)?;
@@ -72,8 +71,8 @@ pub(crate) async fn change_password(
         Ok(resp)
     };
     // Checking the current password is a guess like a sign-in, so it shares the sign-in limit.
-    if let Err(e) = s.limits.check_login(addr.ip()) {
-        return refused(FieldErrors::message(e.parts().1)).await;
+    if let Err(e) = s.ctx.limits().check_address(Action::Login, form.client) {
+        return refused(FieldErrors::message(e.message())).await;
     }
     let (current, new) = (form.get("current_password"), form.get("password"));
     match sessions::change_password(&s.ctx, user, current, new).await {

@@ -103,6 +103,25 @@ pub async fn post_inbox(data: Data<Cairn>, request: axum::extract::Request) -> R
     if let Err(e) = signature::verify_signature(&data, &parts, &activity.actor).await {
         return refuse_error(&e);
     }
+    // Deliveries count against their host only once the signature proved who sent them, so
+    // that nobody can spend another server's quota by naming its actors; a sender told to wait
+    // keeps the activity in its queue and sends it again later.
+    if let Err(limited) = data
+        .limits()
+        .check_inbox(&origin(&activity.actor).unwrap_or_default())
+    {
+        tracing::info!(actor = %activity.actor, "refused an inbox delivery over the host's rate limit");
+        let mut resp = (
+            StatusCode::TOO_MANY_REQUESTS,
+            axum::Json(serde_json::json!({"error": "rate_limited", "message": limited.message()})),
+        )
+            .into_response();
+        resp.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(limited.retry_after_secs()),
+        );
+        return resp;
+    }
     match store(&data, &activity).await {
         Ok(true) => {
             data.notify_inbox();

@@ -102,6 +102,15 @@ impl Instance {
             .env("CAIRN_HTTPS", "false")
             .env("CAIRN_REGISTER_PER_HOUR", "10000")
             .env("CAIRN_LOGIN_PER_MINUTE", "10000")
+            // The bursts come from one address and a few accounts, far faster than people
+            // write; the rate limits are not what these tests are about.
+            .env("CAIRN_RATE_LIMIT_POSTS_PER_MINUTE", "100000")
+            .env("CAIRN_RATE_LIMIT_COMMENTS_PER_MINUTE", "100000")
+            .env("CAIRN_RATE_LIMIT_VOTES_PER_MINUTE", "100000")
+            .env("CAIRN_RATE_LIMIT_COMMUNITIES_PER_HOUR", "100000")
+            .env("CAIRN_RATE_LIMIT_FOLLOWS_PER_MINUTE", "100000")
+            .env("CAIRN_RATE_LIMIT_EDITS_PER_MINUTE", "100000")
+            .env("CAIRN_RATE_LIMIT_INBOX_PER_HOST_PER_MINUTE", "100000")
             // A delivery that fails while a follower is busy is retried within a second instead
             // of the production default of thirty.
             .env("CAIRN_DELIVERY_RETRY_BASE_SECONDS", "1")
