@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use cairn_core::accounts::{self, Origin, ProfileEdit, Registration};
-use cairn_core::sessions;
 use cairn_core::limits::Action;
+use cairn_core::sessions;
 
 use crate::dto::{
     AccountDto, LoginRequest, LoginResponse, PersonDto, ProfileRequest, RegisterRequest,

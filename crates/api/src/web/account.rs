@@ -8,8 +8,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use cairn_core::RegistrationMode;
 use cairn_core::accounts::{self, Origin, Registration};
-use cairn_core::sessions;
 use cairn_core::limits::Action;
+use cairn_core::sessions;
 
 use super::next::safe_next;
 use super::session::{Posted, SESSION_COOKIE, Viewer, clear_cookie, set_cookie};

@@ -60,10 +60,7 @@ pub(crate) async fn show(
 }
 
 /// Changes the password; every other session ends, this one stays.
-pub(crate) async fn change_password(
-    State(s): State<ApiState>,
-    form: Posted,
-) -> WebResult {
+pub(crate) async fn change_password(State(s): State<ApiState>, form: Posted) -> WebResult {
     let user = form.viewer.require(SETTINGS)?;
     let refused = async |errors: FieldErrors| {
         let mut resp = settings_page(&s, &form.viewer, None, errors).await?;
