@@ -7,8 +7,8 @@ use rand::RngCore;
 use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use sha2::{Digest, Sha256};
 
-use crate::Cairn;
 use crate::error::{CoreError, CoreResult};
+use crate::{Cairn, SlowWork};
 
 /// Hashes a password with argon2id and a random salt (PHC string format).
 pub fn hash_password(password: &str) -> CoreResult<String> {
@@ -94,12 +94,14 @@ pub fn generate_keypair() -> CoreResult<KeyPair> {
 /// Generates a key pair in the bounded crypto pool (see [`Cairn::crypto`]), since RSA
 /// generation takes a noticeable moment of a whole core.
 pub async fn generate_keypair_async(ctx: &Cairn) -> CoreResult<KeyPair> {
-    ctx.crypto(generate_keypair).await?
+    ctx.crypto(SlowWork::KeyGeneration, generate_keypair)
+        .await?
 }
 
 /// Hashes a password in the bounded crypto pool; argon2 is deliberately slow.
 pub async fn hash_password_async(ctx: &Cairn, password: String) -> CoreResult<String> {
-    ctx.crypto(move || hash_password(&password)).await?
+    ctx.crypto(SlowWork::Password, move || hash_password(&password))
+        .await?
 }
 
 /// Checks a password in the bounded crypto pool, which costs as much as hashing it.
@@ -108,7 +110,10 @@ pub async fn verify_password_async(
     password: String,
     hash: String,
 ) -> CoreResult<bool> {
-    ctx.crypto(move || verify_password(&password, &hash)).await
+    ctx.crypto(SlowWork::Password, move || {
+        verify_password(&password, &hash)
+    })
+    .await
 }
 
 #[cfg(test)]

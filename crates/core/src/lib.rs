@@ -29,7 +29,7 @@ mod urls;
 pub mod validate;
 pub mod votes;
 
-pub use context::{Cairn, Capacity, default_crypto_concurrency};
+pub use context::{Cairn, Capacity, SlowWork, default_crypto_concurrency};
 pub use error::{CoreError, CoreResult};
 pub use settings::{InstanceSettings, RegistrationMode};
 pub use urls::Urls;
