@@ -153,6 +153,36 @@ async fn web_form_limited(backend: Backend) {
     cairn.stop().await;
 }
 
+/// Sign-in attempts over the limit answer 429 with Retry-After, on the form itself, which
+/// keeps the name typed.
+async fn web_sign_in_limited(backend: Backend) {
+    let cairn = TestInstance::start_with(backend, |c| c.login_per_minute = 2).await;
+    cairn.user("jane").await;
+    let mut b = Browser::new(&cairn);
+    // Setting jane up signed her in once through the API, from the same address; one wrong
+    // guess through the form spends the rest of the quota.
+    let page = b
+        .submit(
+            "/login",
+            "/login",
+            &[("username", "jane"), ("password", "wrong guess")],
+        )
+        .await;
+    page.expect(422);
+    let page = b
+        .submit(
+            "/login",
+            "/login",
+            &[("username", "jane"), ("password", "wrong guess")],
+        )
+        .await;
+    page.expect(429);
+    retry_after(&page.headers);
+    assert!(page.body.contains("Too many"), "{}", page.body);
+    assert!(page.body.contains("value=\"jane\""), "{}", page.body);
+    cairn.stop().await;
+}
+
 /// A fake remote server with one actor, `/u/tester`, whose key signs its deliveries.
 struct Remote {
     base: String,
@@ -269,5 +299,6 @@ backend_tests!(
     posts_limited_per_account_and_address,
     forwarded_for_behind_trusted_proxy,
     web_form_limited,
+    web_sign_in_limited,
     inbox_limited_per_host,
 );

@@ -13,7 +13,7 @@ use cairn_core::sessions;
 
 use super::next::safe_next;
 use super::session::{Posted, SESSION_COOKIE, Viewer, clear_cookie, set_cookie};
-use super::{Chrome, FieldErrors, WebResult, page};
+use super::{Chrome, FieldErrors, WebResult, page, too_many};
 use crate::state::ApiState;
 
 #[derive(Template)]
@@ -60,7 +60,7 @@ pub(crate) async fn signup(State(s): State<ApiState>, form: Posted) -> WebResult
         Ok(resp)
     };
     if let Err(e) = s.ctx.limits().check_address(Action::Register, form.client) {
-        return refused(FieldErrors::message(e.message()));
+        return Ok(too_many(refused(FieldErrors::message(e.message()))?, &e));
     }
     let input = Registration {
         username: form.get("username").trim().to_owned(),
@@ -141,7 +141,7 @@ pub(crate) async fn login(State(s): State<ApiState>, form: Posted) -> WebResult 
         Ok(resp)
     };
     if let Err(e) = s.ctx.limits().check_address(Action::Login, form.client) {
-        return refused(FieldErrors::message(e.message()));
+        return Ok(too_many(refused(FieldErrors::message(e.message()))?, &e));
     }
     let (username, password) = (form.get("username").trim(), form.get("password"));
     match accounts::login(&s.ctx, username, password, form.user_agent.as_deref()).await {

@@ -193,6 +193,15 @@ struct ErrorInfo {
     hint: &'static str,
 }
 
+/// Marks a form page that refused a form for its rate limit: `429` with `Retry-After`, so that
+/// scripts and proxies learn what the person reads beside the form, which keeps their input.
+pub(crate) fn too_many(mut resp: Response, l: &Limited) -> Response {
+    *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(l.retry_after_secs()));
+    resp
+}
+
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let (status, title, message, hint) = match self {

@@ -12,7 +12,7 @@ use cairn_core::model::SessionInfo;
 use cairn_core::sessions;
 
 use super::session::{Posted, SESSION_COOKIE, Viewer, clear_cookie};
-use super::{Chrome, FieldErrors, WebResult, page, parse_id};
+use super::{Chrome, FieldErrors, WebResult, page, parse_id, too_many};
 use crate::state::ApiState;
 
 /// Where the settings page lives; sign-in returns here.
@@ -69,7 +69,10 @@ pub(crate) async fn change_password(State(s): State<ApiState>, form: Posted) -> 
     };
     // Checking the current password is a guess like a sign-in, so it shares the sign-in limit.
     if let Err(e) = s.ctx.limits().check_address(Action::Login, form.client) {
-        return refused(FieldErrors::message(e.message())).await;
+        return Ok(too_many(
+            refused(FieldErrors::message(e.message())).await?,
+            &e,
+        ));
     }
     let (current, new) = (form.get("current_password"), form.get("password"));
     match sessions::change_password(&s.ctx, user, current, new).await {
