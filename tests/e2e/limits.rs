@@ -229,6 +229,11 @@ impl Remote {
     /// Delivers a Follow of `gardening`, numbered `n`, to the shared inbox, signed as Mastodon
     /// signs.
     async fn follow(&self, cairn: &TestInstance, n: u32) -> Answer {
+        self.follow_from(cairn, n, None).await
+    }
+
+    /// Delivers a signed Follow, through a proxy that names the client `from` when given.
+    async fn follow_from(&self, cairn: &TestInstance, n: u32, from: Option<&str>) -> Answer {
         let actor = format!("{}/u/tester", self.base);
         let body = json!({
             "@context": "https://www.w3.org/ns/activitystreams",
@@ -250,9 +255,11 @@ impl Remote {
             cairn.domain
         );
         let signature = SigningKey::<Sha256>::new(self.key.clone()).sign(signing_string.as_bytes());
-        let resp = cairn
-            .client
-            .post(cairn.url("/inbox"))
+        let mut request = cairn.client.post(cairn.url("/inbox"));
+        if let Some(client) = from {
+            request = request.header("x-forwarded-for", client);
+        }
+        let resp = request
             .header("host", &cairn.domain)
             .header("date", &date)
             .header("digest", &digest)
@@ -295,7 +302,34 @@ async fn inbox_limited_per_host(backend: Backend) {
     cairn.stop().await;
 }
 
+/// Before its signature is checked (which may fetch an unknown actor's key), a delivery counts
+/// against its sending address: past the quota it answers 429, while another address's
+/// deliveries are still accepted.
+async fn inbox_limited_per_address(backend: Backend) {
+    let cairn = TestInstance::start_with(backend, |c| {
+        c.dev_insecure_federation = true;
+        c.rate_limit_inbox_per_address_per_minute = 2;
+        c.trusted_proxies = vec!["127.0.0.1".into(), "::1".into()];
+    })
+    .await;
+    let alice = cairn.user("alice").await;
+    cairn.community(&alice, "gardening", "open").await;
+    let (one, two) = tokio::join!(Remote::start(), Remote::start());
+    let crowded = Some("203.0.113.7");
+    one.follow_from(&cairn, 1, crowded).await.expect(202);
+    two.follow_from(&cairn, 1, crowded).await.expect(202);
+    // The third delivery from that address is refused, whichever server signed it.
+    let refused = two.follow_from(&cairn, 2, crowded).await;
+    refused.expect_error(429, "rate_limited");
+    assert!(retry_after(&refused.headers) <= 30);
+    one.follow_from(&cairn, 2, Some("198.51.100.20"))
+        .await
+        .expect(202);
+    cairn.stop().await;
+}
+
 backend_tests!(
+    inbox_limited_per_address,
     posts_limited_per_account_and_address,
     forwarded_for_behind_trusted_proxy,
     web_form_limited,

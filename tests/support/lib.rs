@@ -230,6 +230,7 @@ impl TestInstance {
             rate_limit_follows_per_minute: 100_000,
             rate_limit_edits_per_minute: 100_000,
             rate_limit_inbox_per_host_per_minute: 100_000,
+            rate_limit_inbox_per_address_per_minute: 100_000,
             ..Config::default()
         };
         tweak(&mut config);

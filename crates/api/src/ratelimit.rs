@@ -9,68 +9,12 @@ use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use cairn_core::limits::{Action, Limited};
 use cairn_core::model::AuthUser;
-use ipnet::IpNet;
 
 use crate::error::ApiError;
 use crate::extract::Auth;
 use crate::state::ApiState;
 
-/// How the client's address is found: the proxies whose `X-Forwarded-For` is believed.
-#[derive(Debug, Clone, Default)]
-pub struct ClientAddresses {
-    /// Networks of reverse proxies in front of Cairn.
-    pub trusted_proxies: Vec<IpNet>,
-}
-
-impl ClientAddresses {
-    fn trusted(&self, addr: IpAddr) -> bool {
-        let addr = canonical(addr);
-        self.trusted_proxies.iter().any(|n| n.contains(&addr))
-    }
-
-    /// The client's address: the socket peer, unless the peer is a trusted proxy; then the
-    /// right-most `X-Forwarded-For` entry that is not itself a trusted proxy. Entries left of
-    /// that one were written by the client and prove nothing, so they are never used.
-    pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
-        if !self.trusted(peer) {
-            return peer;
-        }
-        let entries = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .collect::<Vec<_>>();
-        for entry in entries.iter().rev() {
-            let Some(addr) = parse_forwarded(entry) else {
-                // An entry that is not an address cannot be attributed; stop at the proxy.
-                return peer;
-            };
-            if !self.trusted(addr) {
-                return addr;
-            }
-        }
-        peer
-    }
-}
-
-/// An IPv4 address mapped into IPv6 (as a dual-stack socket reports it) as plain IPv4.
-fn canonical(addr: IpAddr) -> IpAddr {
-    match addr {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(addr, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
-/// An `X-Forwarded-For` entry: an address, possibly with a port (`1.2.3.4:5`, `[::1]:5`).
-fn parse_forwarded(entry: &str) -> Option<IpAddr> {
-    entry
-        .parse::<IpAddr>()
-        .ok()
-        .or_else(|| entry.parse::<SocketAddr>().ok().map(|s| s.ip()))
-        .map(canonical)
-}
+pub use cairn_core::clients::ClientAddresses;
 
 /// The client's address, as [`ClientAddresses::client`] finds it.
 #[derive(Debug, Clone, Copy)]
@@ -96,7 +40,18 @@ pub(crate) fn client_addr(state: &ApiState, parts: &Parts) -> IpAddr {
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
-    state.clients.client(peer, &parts.headers)
+    state
+        .ctx
+        .clients()
+        .client(peer, forwarded_for(&parts.headers))
+}
+
+/// The values of the `X-Forwarded-For` headers, in order.
+pub fn forwarded_for(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
 }
 
 /// A kind of write, for [`Write`].
@@ -160,40 +115,5 @@ where
 impl From<Limited> for ApiError {
     fn from(l: Limited) -> Self {
         ApiError::Limited(l)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
-
-    fn forwarded(v: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert("x-forwarded-for", v.parse().unwrap());
-        h
-    }
-
-    #[test]
-    fn forwarded_for_counts_only_behind_a_trusted_proxy() {
-        let c = ClientAddresses {
-            trusted_proxies: vec!["10.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()],
-        };
-        let h = forwarded("6.6.6.6, 203.0.113.5, 10.1.1.1");
-        // From the proxy: the right-most entry that is not a proxy, not what the client wrote.
-        assert_eq!(c.client(ip("10.0.0.2"), &h), ip("203.0.113.5"));
-        assert_eq!(c.client(ip("::ffff:10.0.0.2"), &h), ip("203.0.113.5"));
-        // From anyone else: the header is ignored.
-        assert_eq!(c.client(ip("198.51.100.7"), &h), ip("198.51.100.7"));
-        // A proxy without the header, or with garbage, is the client itself.
-        assert_eq!(c.client(ip("::1"), &HeaderMap::new()), ip("::1"));
-        assert_eq!(c.client(ip("::1"), &forwarded("unknown")), ip("::1"));
-        assert_eq!(
-            c.client(ip("::1"), &forwarded("[2001:db8::7]:443")),
-            ip("2001:db8::7")
-        );
     }
 }

@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock};
 use cairn_storage::Database;
 use tokio::sync::{Notify, Semaphore};
 
+use crate::clients::ClientAddresses;
 use crate::error::{CoreError, CoreResult};
 use crate::limits::{LimitSettings, Limits};
 use crate::remote::Resolver;
@@ -28,6 +29,7 @@ struct Inner {
     inbox: Arc<Notify>,
     resolver: OnceLock<Arc<dyn Resolver>>,
     limits: Limits,
+    clients: ClientAddresses,
     /// Permits to compute: every piece of slow cryptography holds one while it runs.
     crypto: Arc<Semaphore>,
     /// Permits to queue for `crypto` at all, which key generations need first: so at most
@@ -54,6 +56,8 @@ pub struct Capacity {
     pub limits: LimitSettings,
     /// Key generations and password hashes running at once, at least 1.
     pub crypto_concurrency: usize,
+    /// Who a request's client is, behind the trusted proxies.
+    pub clients: ClientAddresses,
 }
 
 impl Default for Capacity {
@@ -61,6 +65,7 @@ impl Default for Capacity {
         Self {
             limits: LimitSettings::default(),
             crypto_concurrency: default_crypto_concurrency(),
+            clients: ClientAddresses::default(),
         }
     }
 }
@@ -91,6 +96,7 @@ impl Cairn {
                 inbox: Arc::new(Notify::new()),
                 resolver: OnceLock::new(),
                 limits: Limits::new(&capacity.limits),
+                clients: capacity.clients.clone(),
                 crypto: Arc::new(Semaphore::new(capacity.crypto_concurrency.max(1))),
                 key_queue: Arc::new(Semaphore::new(capacity.crypto_concurrency.max(1))),
             }),
@@ -100,6 +106,11 @@ impl Cairn {
     /// The rate limiters.
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+
+    /// How a request's client address is found (`trusted_proxies`).
+    pub fn clients(&self) -> &ClientAddresses {
+        &self.inner.clients
     }
 
     /// Runs slow cryptography (RSA key generation, password hashing) on the blocking pool, at

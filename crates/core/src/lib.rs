@@ -5,6 +5,7 @@
 //! types from [`model`].
 
 pub mod accounts;
+pub mod clients;
 pub mod comments;
 pub mod communities;
 mod context;

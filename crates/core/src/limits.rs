@@ -170,10 +170,13 @@ pub enum Action {
     Register,
     /// Signing in, counted per address only.
     Login,
+    /// A delivery to the inbox, counted per sending address before its signature is checked,
+    /// since checking it may fetch the claimed actor's key.
+    Inbox,
 }
 
 impl Action {
-    const ALL: [Action; 8] = [
+    const ALL: [Action; 9] = [
         Action::Post,
         Action::Comment,
         Action::Vote,
@@ -182,6 +185,7 @@ impl Action {
         Action::Edit,
         Action::Register,
         Action::Login,
+        Action::Inbox,
     ];
 
     fn index(self) -> usize {
@@ -199,6 +203,7 @@ impl Action {
             Action::Edit => "edits",
             Action::Register => "sign-ups",
             Action::Login => "sign-in attempts",
+            Action::Inbox => "deliveries",
         }
     }
 }
@@ -226,6 +231,8 @@ pub struct LimitSettings {
     pub login_per_minute: u32,
     /// Deliveries per other server (by host) per minute.
     pub inbox_per_host_per_minute: u32,
+    /// Deliveries per sending address per minute, counted before the signature is checked.
+    pub inbox_per_address_per_minute: u32,
     /// Keys one limiter remembers at most.
     pub max_keys: usize,
 }
@@ -242,6 +249,7 @@ impl Default for LimitSettings {
             register_per_hour: 10,
             login_per_minute: 20,
             inbox_per_host_per_minute: 1800,
+            inbox_per_address_per_minute: 3600,
             max_keys: DEFAULT_MAX_KEYS,
         }
     }
@@ -303,6 +311,7 @@ impl Limits {
             Action::Edit => Quota::per_minute(nonzero(s.edits_per_minute)),
             Action::Register => Quota::per_hour(nonzero(s.register_per_hour)),
             Action::Login => Quota::per_minute(nonzero(s.login_per_minute)),
+            Action::Inbox => Quota::per_minute(nonzero(s.inbox_per_address_per_minute)),
         };
         Self {
             writes: Action::ALL

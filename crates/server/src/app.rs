@@ -11,7 +11,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use cairn_api::{ApiState, ClientAddresses};
+use cairn_api::ApiState;
 use cairn_core::{Cairn, ranking, sessions, site};
 use cairn_federation::deliver::DeliveryOptions;
 use cairn_federation::inbox::worker::InboxOptions;
@@ -89,12 +89,7 @@ pub async fn build(config: &Validated) -> anyhow::Result<Instance> {
     );
     cairn_federation::objects::FederationResolver::install(&federation);
 
-    let state = ApiState::new(
-        ctx.clone(),
-        ClientAddresses {
-            trusted_proxies: config.trusted_proxies.clone(),
-        },
-    );
+    let state = ApiState::new(ctx.clone());
     let html = cairn_api::web::routes(state.clone());
     let pages = cairn_api::web::pages(state.clone());
     let negotiated = cairn_federation::negotiated_routes()

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+use cairn_core::clients::ClientAddresses;
 use cairn_core::limits::LimitSettings;
 use cairn_core::{Capacity, InstanceSettings, RegistrationMode, default_crypto_concurrency};
 use cairn_storage::DatabaseUrl;
@@ -59,6 +60,8 @@ pub struct Config {
     pub rate_limit_edits_per_minute: u32,
     /// Inbox deliveries per other server (host) per minute.
     pub rate_limit_inbox_per_host_per_minute: u32,
+    /// Inbox deliveries per sending address per minute, before the signature is checked.
+    pub rate_limit_inbox_per_address_per_minute: u32,
     /// Networks (CIDR, or single addresses) of reverse proxies whose `X-Forwarded-For` names
     /// the client. A list, or one comma-separated string.
     #[serde(deserialize_with = "name_list")]
@@ -173,6 +176,7 @@ impl Default for Config {
             rate_limit_follows_per_minute: 60,
             rate_limit_edits_per_minute: 60,
             rate_limit_inbox_per_host_per_minute: 1800,
+            rate_limit_inbox_per_address_per_minute: 3600,
             trusted_proxies: Vec::new(),
             crypto_concurrency: 0,
             log: "info".into(),
@@ -211,6 +215,7 @@ const KEYS: &[&str] = &[
     "rate_limit_follows_per_minute",
     "rate_limit_edits_per_minute",
     "rate_limit_inbox_per_host_per_minute",
+    "rate_limit_inbox_per_address_per_minute",
     "trusted_proxies",
     "crypto_concurrency",
     "log",
@@ -390,6 +395,10 @@ impl Config {
                 "rate_limit_inbox_per_host_per_minute",
                 self.rate_limit_inbox_per_host_per_minute,
             ),
+            (
+                "rate_limit_inbox_per_address_per_minute",
+                self.rate_limit_inbox_per_address_per_minute,
+            ),
         ];
         if let Some((name, _)) = rates.iter().find(|(_, n)| *n == 0) {
             return Err(key(
@@ -448,11 +457,15 @@ impl Config {
                 register_per_hour: self.register_per_hour,
                 login_per_minute: self.login_per_minute,
                 inbox_per_host_per_minute: self.rate_limit_inbox_per_host_per_minute,
+                inbox_per_address_per_minute: self.rate_limit_inbox_per_address_per_minute,
                 ..LimitSettings::default()
             },
             crypto_concurrency: match self.crypto_concurrency {
                 0 => default_crypto_concurrency(),
                 n => n,
+            },
+            clients: ClientAddresses {
+                trusted_proxies: trusted_proxies.clone(),
             },
         };
         Ok(Validated {

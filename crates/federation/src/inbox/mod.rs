@@ -20,6 +20,7 @@ pub mod worker;
 use activitypub_federation::config::Data;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use cairn_core::limits::{Action, Limited};
 use cairn_core::{Cairn, CoreError};
 use cairn_storage::db_now;
 use cairn_storage::inbound::{InboundRow, NewInbound};
@@ -48,6 +49,20 @@ fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
 fn refuse_error(e: &FederationError) -> Response {
     let (status, code, message) = inbox_rejection(e);
     refuse(status, code, &message)
+}
+
+/// `429` with `Retry-After`: the sender keeps the activity in its queue and sends it again.
+fn too_many(limited: &Limited) -> Response {
+    let mut resp = (
+        StatusCode::TOO_MANY_REQUESTS,
+        axum::Json(serde_json::json!({"error": "rate_limited", "message": limited.message()})),
+    )
+        .into_response();
+    resp.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(limited.retry_after_secs()),
+    );
+    resp
 }
 
 /// POST /inbox, /c/{name}/inbox and /u/{name}/inbox: one handler, as the shared inbox.
@@ -100,6 +115,23 @@ pub async fn post_inbox(data: Data<Cairn>, request: axum::extract::Request) -> R
     if let Err(v) = rules::check_structure(&activity, &here) {
         return refuse(StatusCode::BAD_REQUEST, v.code.as_str(), &v.message);
     }
+    // Checking the signature may fetch the key of an actor never seen before, so deliveries
+    // count against the sending address first: a flood signed for made-up actors cannot make
+    // this server fetch without bound.
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+    let forwarded = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    let client = data.clients().client(peer, forwarded);
+    if let Err(limited) = data.limits().check_address(Action::Inbox, client) {
+        tracing::info!(%client, "refused an inbox delivery over the address's rate limit");
+        return too_many(&limited);
+    }
     if let Err(e) = signature::verify_signature(&data, &parts, &activity.actor).await {
         return refuse_error(&e);
     }
@@ -111,16 +143,7 @@ pub async fn post_inbox(data: Data<Cairn>, request: axum::extract::Request) -> R
         .check_inbox(&origin(&activity.actor).unwrap_or_default())
     {
         tracing::info!(actor = %activity.actor, "refused an inbox delivery over the host's rate limit");
-        let mut resp = (
-            StatusCode::TOO_MANY_REQUESTS,
-            axum::Json(serde_json::json!({"error": "rate_limited", "message": limited.message()})),
-        )
-            .into_response();
-        resp.headers_mut().insert(
-            axum::http::header::RETRY_AFTER,
-            axum::http::HeaderValue::from(limited.retry_after_secs()),
-        );
-        return resp;
+        return too_many(&limited);
     }
     match store(&data, &activity).await {
         Ok(true) => {

@@ -111,6 +111,7 @@ impl Instance {
             .env("CAIRN_RATE_LIMIT_FOLLOWS_PER_MINUTE", "100000")
             .env("CAIRN_RATE_LIMIT_EDITS_PER_MINUTE", "100000")
             .env("CAIRN_RATE_LIMIT_INBOX_PER_HOST_PER_MINUTE", "100000")
+            .env("CAIRN_RATE_LIMIT_INBOX_PER_ADDRESS_PER_MINUTE", "100000")
             // A delivery that fails while a follower is busy is retried within a second instead
             // of the production default of thirty.
             .env("CAIRN_DELIVERY_RETRY_BASE_SECONDS", "1")
