@@ -4,6 +4,7 @@
 //! elsewhere; these check what the server sends.
 
 pub(crate) mod browser;
+mod edit_comments;
 mod remote_authors;
 mod sessions;
 

@@ -5,6 +5,7 @@
 use askama::Template;
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use cairn_core::model::{CommentNode, CommentView};
 use cairn_core::posts::{NewPostInput, PostEdit};
@@ -236,6 +237,76 @@ pub(crate) async fn delete_comment_form(
         action: format!("/comment/{id}/delete"),
         cancel: format!("/post/{}#comment-{id}", c.post.id),
     }))
+}
+
+#[derive(Template)]
+#[template(path = "comment_form.html")]
+struct CommentForm {
+    chrome: Chrome,
+    id: i64,
+    post_id: i64,
+    post_title: String,
+    errors: FieldErrors,
+    body: String,
+}
+
+/// The form that edits a comment, for its author.
+pub(crate) async fn edit_comment_form(
+    State(s): State<ApiState>,
+    viewer: Viewer,
+    Path(raw): Path<String>,
+) -> WebResult {
+    let id = parse_id(&raw)?;
+    let user = viewer.require(&viewer.path)?;
+    let c = comments::get(&s.ctx, id).await?;
+    if c.comment.deleted || c.comment.removed {
+        return Err(WebError::Core(cairn_core::CoreError::gone(
+            "comment_deleted",
+            "This comment was deleted.",
+        )));
+    }
+    if c.creator.id != user.person_id {
+        return Err(WebError::Core(cairn_core::CoreError::forbidden(
+            "not_author",
+            "Only the author may edit a comment.",
+        )));
+    }
+    Ok(page(&CommentForm {
+        chrome: Chrome::new(&s, &viewer),
+        id,
+        post_id: c.post.id,
+        post_title: c.post.title,
+        errors: FieldErrors::default(),
+        body: c.comment.body_md,
+    }))
+}
+
+/// Saves an edit of a comment and returns to it in its thread; a refusal shows the form again
+/// with what was typed.
+pub(crate) async fn edit_comment(
+    State(s): State<ApiState>,
+    Path(raw): Path<String>,
+    form: Posted,
+) -> WebResult {
+    let id = parse_id(&raw)?;
+    let user = form.writer(&s, Action::Edit, &format!("/comment/{id}/edit"))?;
+    match comments::edit(&s.ctx, user, id, form.get("body")).await {
+        Ok(c) => Ok(Redirect::to(&format!("/post/{}#comment-{id}", c.post.id)).into_response()),
+        Err(e) => {
+            let errors = FieldErrors::from_core(e)?;
+            let c = comments::get(&s.ctx, id).await?;
+            let mut resp = page(&CommentForm {
+                chrome: Chrome::new(&s, &form.viewer),
+                id,
+                post_id: c.post.id,
+                post_title: c.post.title,
+                errors,
+                body: form.get("body").to_owned(),
+            });
+            *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(resp)
+        }
+    }
 }
 
 /// Deletes (or removes) a comment and returns to its place in the thread.

@@ -415,6 +415,10 @@ pub fn pages(state: ApiState) -> Router {
             "/comment/{id}/delete",
             get(content::delete_comment_form).post(content::delete_comment),
         )
+        .route(
+            "/comment/{id}/edit",
+            get(content::edit_comment_form).post(content::edit_comment),
+        )
         .layer(middleware::from_fn_with_state(state.clone(), finish))
         .with_state(state);
     forms.merge(assets::routes())
