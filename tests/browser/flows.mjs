@@ -298,7 +298,7 @@ export async function memberFlow(report, session, { base, suffix }) {
 
   await flow.step('edit', ['post'], async () => {
     await go(state.post);
-    await main().getByRole('link', { name: 'Edit' }).click();
+    await main().getByRole('link', { name: 'Edit', exact: true }).click();
     await page.getByRole('heading', { name: 'Edit post', level: 1 }).waitFor();
     const title = main().getByLabel('Title', { exact: true });
     check((await title.inputValue()) === state.title, 'the edit form does not hold the current title');
