@@ -29,19 +29,7 @@ async fn post(cairn: &TestInstance, user: &User, title: &str, forwarded: Option<
     if let Some(f) = forwarded {
         req = req.header("x-forwarded-for", f);
     }
-    answer(req.send().await.expect("request")).await
-}
-
-async fn answer(resp: reqwest::Response) -> Answer {
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let text = resp.text().await.expect("body");
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    Answer {
-        status,
-        headers,
-        body,
-    }
+    Answer::read(req.send().await.expect("request")).await
 }
 
 /// The `Retry-After` of a 429 answer, in seconds.
@@ -277,7 +265,7 @@ impl Remote {
             .send()
             .await
             .expect("inbox request");
-        answer(resp).await
+        Answer::read(resp).await
     }
 }
 

@@ -133,6 +133,19 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// Reads a response whole, for requests a test builds itself.
+    pub async fn read(resp: reqwest::Response) -> Answer {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
     /// The `error` code of an error answer.
     pub fn error_code(&self) -> &str {
         self.body["error"].as_str().unwrap_or("")
@@ -283,18 +296,6 @@ impl TestInstance {
         }
     }
 
-    async fn answer(resp: reqwest::Response) -> Answer {
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let text = resp.text().await.expect("body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        Answer {
-            status,
-            headers,
-            body,
-        }
-    }
-
     /// Sends a request with an optional token and JSON body.
     pub async fn send(
         &self,
@@ -310,7 +311,7 @@ impl TestInstance {
         if let Some(b) = body {
             req = req.json(b);
         }
-        Self::answer(req.send().await.expect("request")).await
+        Answer::read(req.send().await.expect("request")).await
     }
 
     /// GET with an `Accept` header.
@@ -322,7 +323,7 @@ impl TestInstance {
             .send()
             .await
             .expect("request");
-        Self::answer(resp).await
+        Answer::read(resp).await
     }
 
     /// GET of an ActivityPub document.

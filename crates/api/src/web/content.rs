@@ -250,6 +250,24 @@ struct CommentForm {
     body: String,
 }
 
+/// The comment edit form holding `body`, with `errors` beside it.
+fn comment_form(
+    s: &ApiState,
+    viewer: &Viewer,
+    c: CommentView,
+    errors: FieldErrors,
+    body: String,
+) -> Response {
+    page(&CommentForm {
+        chrome: Chrome::new(s, viewer),
+        id: c.comment.id,
+        post_id: c.post.id,
+        post_title: c.post.title,
+        errors,
+        body,
+    })
+}
+
 /// The form that edits a comment, for its author.
 pub(crate) async fn edit_comment_form(
     State(s): State<ApiState>,
@@ -271,14 +289,8 @@ pub(crate) async fn edit_comment_form(
             "Only the author may edit a comment.",
         )));
     }
-    Ok(page(&CommentForm {
-        chrome: Chrome::new(&s, &viewer),
-        id,
-        post_id: c.post.id,
-        post_title: c.post.title,
-        errors: FieldErrors::default(),
-        body: c.comment.body_md,
-    }))
+    let body = c.comment.body_md.clone();
+    Ok(comment_form(&s, &viewer, c, FieldErrors::default(), body))
 }
 
 /// Saves an edit of a comment and returns to it in its thread; a refusal shows the form again
@@ -295,14 +307,8 @@ pub(crate) async fn edit_comment(
         Err(e) => {
             let errors = FieldErrors::from_core(e)?;
             let c = comments::get(&s.ctx, id).await?;
-            let mut resp = page(&CommentForm {
-                chrome: Chrome::new(&s, &form.viewer),
-                id,
-                post_id: c.post.id,
-                post_title: c.post.title,
-                errors,
-                body: form.get("body").to_owned(),
-            });
+            let typed = form.get("body").to_owned();
+            let mut resp = comment_form(&s, &form.viewer, c, errors, typed);
             *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(resp)
         }
